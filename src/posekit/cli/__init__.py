@@ -1,0 +1,1 @@
+"""The ``posekit`` command line: one module per command group, each a thin shell."""
