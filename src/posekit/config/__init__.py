@@ -1,0 +1,1 @@
+"""Typed, validated sleap-nn style configuration."""

@@ -1,0 +1,1 @@
+"""Training data: preprocessing, augmentation, targets, datasets and image caches."""

@@ -1,0 +1,1 @@
+"""Inference: peak finding, grouping, predictors and the streaming pipeline."""

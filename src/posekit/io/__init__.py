@@ -1,0 +1,1 @@
+"""Pose data input/output on top of sleap-io."""

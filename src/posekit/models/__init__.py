@@ -1,0 +1,1 @@
+"""Neural networks: backbones (UNet, ConvNeXt, Swin), head layers and ``build_model``."""

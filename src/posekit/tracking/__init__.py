@@ -1,0 +1,1 @@
+"""Frame-to-frame identity tracking for models without identity heads."""

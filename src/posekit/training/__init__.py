@@ -1,0 +1,1 @@
+"""Training on Lightning: the LightningModule, losses, callbacks and the run folder."""
