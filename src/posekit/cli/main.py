@@ -10,7 +10,6 @@ from __future__ import annotations
 import sys
 from importlib import import_module
 
-import click
 import typer
 
 from posekit import __version__
@@ -27,6 +26,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -54,21 +54,23 @@ for _module in COMMAND_MODULES:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; user errors print one clear message and exit with status 2."""
+    """Run the CLI and return its exit status.
+
+    Usage errors are reported by the command parser (status 2); errors caused by the user's
+    data or configuration (:class:`~posekit.errors.PosekitError`) print one clear message
+    without a traceback and also exit with status 2.
+    """
     try:
-        result = app(args=argv, standalone_mode=False)
+        app(args=argv, prog_name="posekit", standalone_mode=True)
     except PosekitError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         return 2
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
-    except click.exceptions.Abort:
-        typer.secho("aborted", err=True)
-        return 130
-    except click.ClickException as exc:
-        exc.show()
-        return exc.exit_code
-    return result if isinstance(result, int) else 0
+    except SystemExit as exc:
+        code = exc.code
+        if code is None:
+            return 0
+        return code if isinstance(code, int) else 1
+    return 0
 
 
 if __name__ == "__main__":
