@@ -18,6 +18,7 @@ from posekit.errors import PosekitError
 COMMAND_MODULES = (
     "posekit.cli.config_cmd",
     "posekit.cli.data_cmd",
+    "posekit.cli.eval_cmd",
 )
 
 app = typer.Typer(
