@@ -1,0 +1,151 @@
+"""Writers: atomic .slp saving, analysis CSV and analysis HDF5, with round trips."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+import sleap_io as sio
+
+from posekit.errors import DataError, VideoError
+from posekit.io import (
+    FrameTable,
+    export_analysis_h5,
+    export_csv,
+    load_labels,
+    save_labels,
+    split_labels,
+)
+
+from .io_helpers import simple_labels, tiny_labels, write_video
+
+NAN = np.nan
+
+
+@pytest.fixture
+def video(tmp_path: Path) -> sio.Video:
+    return sio.Video.from_filename(str(write_video(tmp_path / "v.avi", 12)))
+
+
+def test_save_labels_round_trip(video: sio.Video, tmp_path: Path) -> None:
+    labels = tiny_labels(video)
+    out = save_labels(labels, tmp_path / "out.slp")
+    again = load_labels(out)
+    a = FrameTable.from_labels(labels, user_instances_only=False)
+    b = FrameTable.from_labels(again, user_instances_only=False)
+    np.testing.assert_array_equal(a.keys, b.keys)
+    np.testing.assert_array_equal(a.inst_points, b.inst_points)
+    np.testing.assert_array_equal(a.inst_track, b.inst_track)
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_save_labels_failure_keeps_existing_file(
+    video: sio.Video, tmp_path: Path, monkeypatch
+) -> None:
+    target = tmp_path / "out.slp"
+    target.write_bytes(b"previous content")
+
+    def broken(*args, **kwargs):
+        Path(args[1]).write_bytes(b"half")
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(sio, "save_slp", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        save_labels(tiny_labels(video), target)
+    assert target.read_bytes() == b"previous content"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.slp", "v.avi"]
+
+
+def test_save_labels_rejects_other_extensions(video: sio.Video, tmp_path: Path) -> None:
+    with pytest.raises(DataError, match=r"\.slp"):
+        save_labels(tiny_labels(video), tmp_path / "out.h5")
+    with pytest.raises(DataError, match="embed"):
+        save_labels(tiny_labels(video), tmp_path / "out.slp", embed="sometimes")
+
+
+def test_split_of_package_keeps_embedded_images_with_auto(video: sio.Video, tmp_path: Path) -> None:
+    pkg = tmp_path / "all.pkg.slp"
+    save_labels(simple_labels(video, 8), pkg, embed="user")
+    video.close()
+    (tmp_path / "v.avi").unlink()  # the source video is gone: only embedded frames remain
+    _train, val = split_labels(load_labels(pkg), 0.25, seed=0)
+    save_labels(val, tmp_path / "val.pkg.slp", embed="auto")
+    reloaded = FrameTable.from_labels(load_labels(tmp_path / "val.pkg.slp"))
+    original = FrameTable.from_labels(val)
+    assert reloaded.videos[0].embedded and len(reloaded) == 2
+    for i in range(len(reloaded)):
+        np.testing.assert_array_equal(reloaded.read_image(i), original.read_image(i))
+    # sleap-io's default (embed=False) points the frames back at the deleted source video.
+    save_labels(val, tmp_path / "val_ref.slp", embed=False)
+    with pytest.raises(VideoError, match="v.avi"):
+        FrameTable.from_labels(load_labels(tmp_path / "val_ref.slp")).read_image(0)
+
+
+def test_export_csv_round_trip(video: sio.Video, tmp_path: Path) -> None:
+    labels = tiny_labels(video)
+    path = export_csv(labels, tmp_path / "out.csv")
+    table = pd.read_csv(path)
+    assert list(table.columns[:6]) == [
+        "track",
+        "frame_idx",
+        "instance.score",
+        "a.x",
+        "a.y",
+        "a.score",
+    ]
+    assert list(table.columns[6:]) == ["b.x", "b.y", "b.score", "c.x", "c.y", "c.score"]
+    assert table["frame_idx"].tolist() == [0, 0, 3, 3, 5, 7, 9, 9]
+    assert table["track"].fillna("").tolist() == ["t1", "t2", "", "", "t1", "", "", ""]
+    np.testing.assert_allclose(table["instance.score"], [NAN, NAN, NAN, 0.8, 0.9, NAN, NAN, NAN])
+    np.testing.assert_allclose(
+        table.loc[4, ["a.x", "a.y", "c.x", "c.y", "c.score"]], [20, 21, 24, 25, 0.5]
+    )
+    assert np.isnan(table.loc[0, "c.x"]) and table.loc[1, "c.y"] == 15
+    back = sio.load_csv(str(path), format="sleap", skeleton=labels.skeleton)
+    pts = [
+        inst.numpy()
+        for lf in sorted(back.labeled_frames, key=lambda f: f.frame_idx)
+        for inst in lf.instances
+    ]
+    np.testing.assert_array_equal(pts[1], [[10, 11], [12, 13], [14, 15]])
+
+
+def test_export_analysis_h5_round_trip(video: sio.Video, tmp_path: Path) -> None:
+    labels = tiny_labels(video)
+    path = export_analysis_h5(labels, tmp_path / "out.analysis.h5")
+    with h5py.File(path, "r") as f:
+        tracks = f["tracks"][:]
+        assert tracks.shape == (2, 2, 3, 12)  # (tracks, xy, nodes, frames): SLEAP's layout
+        assert [n.decode() for n in f["node_names"][:]] == ["a", "b", "c"]
+        assert [n.decode() for n in f["track_names"][:]] == ["t1", "t2"]
+        occupancy = f["track_occupancy"][:]
+        assert occupancy.shape == (12, 2)
+        np.testing.assert_array_equal(tracks[1, :, :, 0], [[10, 12, 14], [11, 13, 15]])
+        np.testing.assert_array_equal(tracks[0, :, :, 5], [[20, 22, 24], [21, 23, 25]])
+        np.testing.assert_allclose(f["point_scores"][0, :, 5], [0.5, 0.5, 0.5])
+        assert occupancy[:, 0].tolist() == [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0]
+    back = sio.load_analysis_h5(str(path))
+    lf = next(lf for lf in back.labeled_frames if lf.frame_idx == 0)
+    got = {inst.track.name: inst.numpy() for inst in lf.instances}
+    np.testing.assert_array_equal(got["t1"], [[1, 2], [3, 4], [NAN, NAN]])
+
+
+def test_exports_need_a_video_choice_with_several_videos(tmp_path: Path) -> None:
+    v1 = sio.Video.from_filename(str(write_video(tmp_path / "v1.avi", 3)))
+    v2 = sio.Video.from_filename(str(write_video(tmp_path / "v2.avi", 3)))
+    a, b = simple_labels(v1, 2), simple_labels(v2, 3)
+    for lf in b.labeled_frames:
+        for inst in lf.instances:
+            inst.skeleton = a.skeleton
+    both = sio.Labels(
+        labeled_frames=a.labeled_frames + b.labeled_frames, videos=[v1, v2], skeletons=[a.skeleton]
+    )
+    with pytest.raises(DataError, match="video="):
+        export_csv(both, tmp_path / "x.csv")
+    assert not (tmp_path / "x.csv").exists()
+    assert len(pd.read_csv(export_csv(both, tmp_path / "x.csv", video=1))) == 3
+    with h5py.File(export_analysis_h5(both, tmp_path / "x.h5", video=0), "r") as f:
+        assert f["tracks"].shape == (1, 2, 3, 3)
