@@ -18,7 +18,10 @@ from posekit.errors import PosekitError
 COMMAND_MODULES = (
     "posekit.cli.config_cmd",
     "posekit.cli.data_cmd",
+    "posekit.cli.train_cmd",
+    "posekit.cli.track_cmd",
     "posekit.cli.eval_cmd",
+    "posekit.cli.export_cmd",
 )
 
 app = typer.Typer(

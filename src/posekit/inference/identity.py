@@ -3,28 +3,68 @@
 Within a frame each identity (class) is given to at most one instance: the assignment
 maximises the total class score over the frame (Hungarian algorithm). When a frame has
 more instances than classes, the instances left over get class ``-1`` and score ``0``.
-Inputs may be torch tensors or numpy arrays; results are torch tensors.
+Pure numpy + scipy (no torch): inputs may be anything :func:`numpy.asarray` accepts;
+results are numpy arrays.
 """
 
 from __future__ import annotations
 
 import numpy as np
-import torch
+from numpy.typing import ArrayLike
 from scipy.optimize import linear_sum_assignment
 
 from posekit.errors import DataError
+from posekit.inference.paf_scoring import bilinear_sample
 
 __all__ = [
     "assign_identities",
     "assign_identities_from_class_maps",
     "assign_identities_from_class_vectors",
+    "check_class_maps",
     "class_map_scores",
+    "class_map_values",
 ]
 
 
+def check_class_maps(class_maps: ArrayLike) -> np.ndarray:
+    """``class_maps`` as an array of shape ``(C, h, w)`` (one frame), or a :class:`DataError`."""
+    maps = np.asarray(class_maps)
+    if maps.ndim != 3:
+        raise DataError(
+            f"class_maps: got shape {tuple(maps.shape)}; expected (classes, height, "
+            "width) for one frame."
+        )
+    return maps
+
+
+def class_map_values(points: ArrayLike, class_maps: ArrayLike, stride: float) -> np.ndarray:
+    """Every class map's value at each point.
+
+    Class maps are read with bilinear interpolation at ``(x / stride, y / stride)`` (the
+    grid mapping of ``docs/design.md``), clamped to the map.
+
+    Args:
+        points: ``(..., 2)`` points in model-input pixels (``NaN`` where missing).
+        class_maps: ``(C, h, w)`` class maps of one frame.
+        stride: output stride of the class maps.
+
+    Returns:
+        ``(..., C)`` float64 values; ``NaN`` for points that are not finite.
+    """
+    maps = check_class_maps(class_maps)
+    points = np.asarray(points, dtype=np.float64)
+    if points.ndim < 1 or points.shape[-1] != 2:
+        raise DataError(f"points: got shape {tuple(points.shape)}; expected (..., 2).")
+    finite = np.isfinite(points).all(axis=-1)
+    grid = np.where(finite[..., None], points / stride, 0.0)
+    channels = np.arange(maps.shape[0]).reshape((-1,) + (1,) * finite.ndim)
+    values = np.moveaxis(bilinear_sample(maps, channels, grid[..., 0], grid[..., 1]), 0, -1)
+    return np.where(finite[..., None], values, np.nan)
+
+
 def class_map_scores(
-    instances: torch.Tensor, class_maps: torch.Tensor, stride: float
-) -> torch.Tensor:
+    instances: ArrayLike, class_maps: ArrayLike, stride: float
+) -> np.ndarray:
     """Mean class-map value at each instance's visible points.
 
     Class maps are read with bilinear interpolation at ``(x / stride, y / stride)`` (the
@@ -36,56 +76,35 @@ def class_map_scores(
         stride: output stride of the class maps.
 
     Returns:
-        ``(n, C)`` scores; ``NaN`` rows for instances without a visible point.
+        ``(n, C)`` float32 scores; ``NaN`` rows for instances without a visible point.
     """
-    class_maps = torch.as_tensor(class_maps)
-    if class_maps.ndim != 3:
-        raise DataError(
-            f"class_maps: got shape {tuple(class_maps.shape)}; expected (classes, height, "
-            "width) for one frame."
-        )
-    instances = torch.as_tensor(instances, device=class_maps.device, dtype=torch.float32)
+    maps = check_class_maps(class_maps)
+    instances = np.asarray(instances, dtype=np.float64)
     if instances.ndim != 3 or instances.shape[-1] != 2:
         raise DataError(
             f"instances: got shape {tuple(instances.shape)}; expected (instances, nodes, 2)."
         )
-    n_classes, h, w = class_maps.shape
-    visible = torch.isfinite(instances).all(dim=-1)  # (n, K)
-    grid = torch.nan_to_num(instances / stride, nan=0.0)
-    gx = grid[..., 0].clamp(0, w - 1).reshape(-1)
-    gy = grid[..., 1].clamp(0, h - 1).reshape(-1)
-    x0 = gx.floor().long().clamp(max=max(w - 2, 0))
-    y0 = gy.floor().long().clamp(max=max(h - 2, 0))
-    x1, y1 = (x0 + 1).clamp(max=w - 1), (y0 + 1).clamp(max=h - 1)
-    fx, fy = (gx - x0).clamp(0, 1), (gy - y0).clamp(0, 1)
-    maps = class_maps.float()
-    values = (
-        maps[:, y0, x0] * (1 - fx) * (1 - fy)
-        + maps[:, y0, x1] * fx * (1 - fy)
-        + maps[:, y1, x0] * (1 - fx) * fy
-        + maps[:, y1, x1] * fx * fy
-    ).reshape(n_classes, *visible.shape)  # (C, n, K)
-    weights = visible.float()
-    total = (values * weights).sum(dim=-1)
-    count = weights.sum(dim=-1)
-    scores = total / count.clamp_min(1.0)
-    return torch.where(count > 0, scores, float("nan")).T
+    values = class_map_values(instances, maps, stride)  # (n, K, C)
+    visible = np.isfinite(instances).all(axis=-1)  # (n, K)
+    total = np.where(visible[..., None], values, 0.0).sum(axis=1)
+    count = visible.sum(axis=1)[:, None]
+    scores = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+    return scores.astype(np.float32)
 
 
-def assign_identities(scores: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def assign_identities(scores: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """One frame's instance-to-class assignment from an ``(n, C)`` score matrix.
 
     Maximises the total score with each class used at most once; rows containing ``NaN``
     (no evidence) are never assigned.
 
     Returns:
-        ``class_idx (n,)`` long (``-1`` when unassigned) and ``class_scores (n,)`` (the
-        assigned class's score, ``0`` when unassigned), on the scores' device.
+        ``class_idx (n,)`` int64 (``-1`` when unassigned) and ``class_scores (n,)`` float32
+        (the assigned class's score, ``0`` when unassigned).
     """
-    scores = torch.as_tensor(scores)
-    if scores.ndim != 2:
-        raise DataError(f"scores: got shape {tuple(scores.shape)}; expected (instances, classes).")
-    values = scores.detach().cpu().double().numpy()
+    values = np.asarray(scores, dtype=np.float64)
+    if values.ndim != 2:
+        raise DataError(f"scores: got shape {tuple(values.shape)}; expected (instances, classes).")
     n_inst = values.shape[0]
     class_idx = np.full(n_inst, -1, dtype=np.int64)
     class_scores = np.zeros(n_inst, dtype=np.float32)
@@ -94,15 +113,12 @@ def assign_identities(scores: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]
         rows, cols = linear_sum_assignment(values[usable], maximize=True)
         class_idx[usable[rows]] = cols
         class_scores[usable[rows]] = values[usable[rows], cols]
-    return (
-        torch.as_tensor(class_idx, device=scores.device),
-        torch.as_tensor(class_scores, device=scores.device),
-    )
+    return class_idx, class_scores
 
 
 def assign_identities_from_class_maps(
-    instances: torch.Tensor, class_maps: torch.Tensor, stride: float
-) -> tuple[torch.Tensor, torch.Tensor]:
+    instances: ArrayLike, class_maps: ArrayLike, stride: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Identities of one frame's instances from multi-class bottom-up class maps.
 
     Each instance x class pair is scored by the mean class-map value at the instance's
@@ -121,8 +137,8 @@ def assign_identities_from_class_maps(
 
 
 def assign_identities_from_class_vectors(
-    probs: torch.Tensor, frame_index: torch.Tensor | None = None
-) -> tuple[torch.Tensor, torch.Tensor]:
+    probs: ArrayLike, frame_index: ArrayLike | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Identities from multi-class top-down class vectors, one assignment per frame.
 
     Args:
@@ -130,25 +146,24 @@ def assign_identities_from_class_vectors(
         frame_index: ``(n,)`` frame of each instance; ``None`` when all share one frame.
 
     Returns:
-        ``class_idx (n,)`` (``-1`` when unassigned) and ``class_scores (n,)`` (the assigned
-        class's probability).
+        ``class_idx (n,)`` int64 (``-1`` when unassigned) and ``class_scores (n,)`` float32
+        (the assigned class's probability).
     """
-    probs = torch.as_tensor(probs)
+    probs = np.asarray(probs, dtype=np.float64)
     if probs.ndim != 2:
         raise DataError(f"probs: got shape {tuple(probs.shape)}; expected (instances, classes).")
     if frame_index is None:
         return assign_identities(probs)
-    frame_index = torch.as_tensor(frame_index, device=probs.device)
+    frame_index = np.asarray(frame_index)
     if frame_index.shape != probs.shape[:1]:
         raise DataError(
             f"frame_index: got shape {tuple(frame_index.shape)}; expected ({probs.shape[0]},), "
             "one frame index per instance."
         )
-    class_idx = torch.full((probs.shape[0],), -1, dtype=torch.long, device=probs.device)
-    class_scores = torch.zeros(probs.shape[0], dtype=torch.float32, device=probs.device)
-    for frame in torch.unique(frame_index).tolist():
-        sel = (frame_index == frame).nonzero().flatten()
-        idx, score = assign_identities(probs[sel])
-        class_idx[sel] = idx
-        class_scores[sel] = score
+    class_idx = np.full(probs.shape[0], -1, dtype=np.int64)
+    class_scores = np.zeros(probs.shape[0], dtype=np.float32)
+    order = np.argsort(frame_index, kind="stable")
+    starts = np.flatnonzero(np.r_[True, frame_index[order][1:] != frame_index[order][:-1]])
+    for sel in np.split(order, starts[1:]) if len(order) else []:
+        class_idx[sel], class_scores[sel] = assign_identities(probs[sel])
     return class_idx, class_scores

@@ -25,9 +25,9 @@ Peaks that end up without any connection are dropped, except peaks of nodes that
 no skeleton edge, which become single-point instances (there is no other way to report
 them); ``keep_isolated_peaks=True`` turns every unconnected peak into its own instance.
 
-The scoring runs on the PAFs' device; the matching and assembly (a few hundred candidates at
-most per frame) run on the CPU with numpy and scipy. Inputs may be torch tensors or numpy
-arrays; results are torch tensors on the PAFs' device.
+Everything here is numpy + scipy (no torch): the inference graph hands over peaks and PAFs
+as numpy arrays. Inputs may be anything :func:`numpy.asarray` accepts; results are numpy
+arrays (``float32`` points and scores).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import torch
+from numpy.typing import ArrayLike
 
 from posekit.errors import ConfigError, DataError
 from posekit.inference.paf_scoring import (
@@ -55,6 +55,7 @@ __all__ = [
     "group_instances_batch",
     "match_edge_candidates",
     "score_edge_candidates",
+    "peaks_per_sample",
 ]
 
 
@@ -100,11 +101,9 @@ class PAFGroupingParams:
             )
 
 
-def _as_edges(edges: torch.Tensor | np.ndarray, n_nodes: int) -> torch.Tensor:
-    if isinstance(edges, torch.Tensor):
-        edges = edges.detach().cpu()
-    edges = torch.as_tensor(np.asarray(edges), dtype=torch.long).reshape(-1, 2)
-    if edges.numel() and (int(edges.min()) < 0 or int(edges.max()) >= n_nodes):
+def _as_edges(edges: ArrayLike, n_nodes: int) -> np.ndarray:
+    edges = np.asarray(edges).astype(np.int64).reshape(-1, 2)
+    if edges.size and (int(edges.min()) < 0 or int(edges.max()) >= n_nodes):
         raise DataError(
             f"edges: node indices must lie in 0..{n_nodes - 1} for {n_nodes} nodes; got "
             f"{int(edges.min())}..{int(edges.max())}. Check the skeleton edges."
@@ -112,18 +111,59 @@ def _as_edges(edges: torch.Tensor | np.ndarray, n_nodes: int) -> torch.Tensor:
     return edges
 
 
+def _merge_connections(
+    connections: Connections, nodes: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Union of peaks along the connections, strongest first, refusing duplicate nodes.
+
+    Returns each peak's group label (the label of a merged group is that of the source
+    side's group), and per label the summed line score and number of connections.
+    """
+    n_peaks = len(nodes)
+    order = np.argsort(-np.asarray(connections.scores, dtype=np.float64), kind="stable")
+    src = np.asarray(connections.src)[order].tolist()
+    dst = np.asarray(connections.dst)[order].tolist()
+    values = np.asarray(connections.scores, dtype=np.float64)[order].tolist()
+    group = list(range(n_peaks))
+    peaks_of = [[p] for p in range(n_peaks)]
+    node_mask = [1 << k for k in nodes.tolist()]  # bit k set: the group holds node k
+    link_score = [0.0] * n_peaks
+    n_links = [0] * n_peaks
+    # A sequential union (each merge depends on the earlier ones) over at most a few
+    # hundred matched connections, in plain Python: cheaper than numpy calls per merge.
+    for s, d, value in zip(src, dst, values):
+        a, b = group[s], group[d]
+        if a != b:
+            if node_mask[a] & node_mask[b]:
+                continue
+            for p in peaks_of[b]:
+                group[p] = a
+            peaks_of[a].extend(peaks_of[b])
+            peaks_of[b] = []
+            node_mask[a] |= node_mask[b]
+            link_score[a] += link_score[b]
+            n_links[a] += n_links[b]
+        link_score[a] += value
+        n_links[a] += 1
+    return (
+        np.asarray(group, dtype=np.int64),
+        np.asarray(link_score, dtype=np.float64),
+        np.asarray(n_links, dtype=np.int64),
+    )
+
+
 def assemble_instances(
     connections: Connections,
-    peak_points: torch.Tensor,
-    peak_nodes: torch.Tensor,
-    peak_scores: torch.Tensor,
-    edges: torch.Tensor,
+    peak_points: ArrayLike,
+    peak_nodes: ArrayLike,
+    peak_scores: ArrayLike,
+    edges: ArrayLike,
     n_nodes: int,
     *,
     max_instances: int | None = None,
     min_instance_peaks: int = 0,
     keep_isolated_peaks: bool = False,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Join matched connections into instances (see the module docstring for the rules).
 
     Args:
@@ -136,38 +176,27 @@ def assemble_instances(
         keep_isolated_peaks: make every unconnected peak a single-point instance.
 
     Returns:
-        ``instances (n, K, 2)`` (``NaN`` where missing), ``point_scores (n, K)`` (``NaN``
-        where missing) and ``instance_scores (n,)``, sorted by descending instance score.
+        ``instances (n, K, 2)`` float32 (``NaN`` where missing), ``point_scores (n, K)``
+        float32 (``NaN`` where missing) and ``instance_scores (n,)`` float32, sorted by
+        descending instance score.
     """
-    device = peak_points.device if isinstance(peak_points, torch.Tensor) else None
-    points = torch.as_tensor(peak_points).detach().cpu().numpy().astype(np.float32)
-    nodes = torch.as_tensor(peak_nodes).cpu().numpy().astype(np.int64)
-    pscores = torch.as_tensor(peak_scores).detach().cpu().numpy().astype(np.float64)
-    edges_np = _as_edges(edges, n_nodes).numpy()
+    points = np.asarray(peak_points, dtype=np.float32).reshape(-1, 2)
+    nodes = np.asarray(peak_nodes).astype(np.int64).reshape(-1)
+    pscores = np.asarray(peak_scores, dtype=np.float64).reshape(-1)
+    edges_np = _as_edges(edges, n_nodes)
     n_peaks = len(nodes)
+    if len(points) != n_peaks or len(pscores) != n_peaks:
+        raise DataError(
+            f"peaks: got {len(points)} points, {n_peaks} node indices and {len(pscores)} "
+            "scores; expected one of each per peak. Pass the peak finder's outputs unchanged."
+        )
     if n_peaks and (nodes.min() < 0 or nodes.max() >= n_nodes):
         raise DataError(
             f"peak_nodes: node indices must lie in 0..{n_nodes - 1}; got {nodes.min()}.."
             f"{nodes.max()}. Check that the confidence maps have one channel per node."
         )
 
-    group = np.arange(n_peaks)
-    members = np.zeros((n_peaks, n_nodes), dtype=bool)
-    members[np.arange(n_peaks), nodes] = True
-    link_score = np.zeros(n_peaks)
-    n_links = np.zeros(n_peaks, dtype=np.int64)
-    for c in np.argsort(-connections.scores, kind="stable"):
-        a, b = group[connections.src[c]], group[connections.dst[c]]
-        if a != b:
-            if (members[a] & members[b]).any():
-                continue
-            group[group == b] = a
-            members[a] |= members[b]
-            link_score[a] += link_score[b]
-            n_links[a] += n_links[b]
-        link_score[a] += connections.scores[c]
-        n_links[a] += 1
-
+    group, link_score, n_links = _merge_connections(connections, nodes)
     edgeless = np.ones(n_nodes, dtype=bool)
     edgeless[edges_np.reshape(-1)] = False
     keep_peak = (n_links[group] > 0) | keep_isolated_peaks | edgeless[nodes]
@@ -187,28 +216,32 @@ def assemble_instances(
     order = order[n_points[order] >= max(min_instance_peaks, 1)]
     if max_instances is not None:
         order = order[:max_instances]
-    return (
-        torch.as_tensor(instances[order], device=device),
-        torch.as_tensor(point_scores[order], device=device),
-        torch.as_tensor(inst_scores[order].astype(np.float32), device=device),
-    )
+    return instances[order], point_scores[order], inst_scores[order].astype(np.float32)
+
+
+def _check_pafs(pafs: np.ndarray, ndim: int, expected: str) -> None:
+    if pafs.ndim != ndim:
+        raise DataError(
+            f"pafs: got shape {tuple(pafs.shape)}; expected {expected}. Pass the PAF output "
+            "of a bottom-up model."
+        )
 
 
 def group_instances(
-    peak_points: torch.Tensor,
-    peak_nodes: torch.Tensor,
-    peak_scores: torch.Tensor,
-    pafs: torch.Tensor,
-    edges: torch.Tensor,
+    peak_points: ArrayLike,
+    peak_nodes: ArrayLike,
+    peak_scores: ArrayLike,
+    pafs: ArrayLike,
+    edges: ArrayLike,
     stride: float,
     n_nodes: int,
     params: PAFGroupingParams | None = None,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Group one frame's peaks into instances.
 
     Args:
-        peak_points: ``(P, 2)`` peaks (model-input pixels), e.g. from
-            :func:`posekit.inference.peaks.find_local_peaks` for one sample.
+        peak_points: ``(P, 2)`` peaks (model-input pixels), e.g. the inference graph's peak
+            outputs for one sample.
         peak_nodes: ``(P,)`` node (channel) index of each peak.
         peak_scores: ``(P,)`` confidence-map value of each peak.
         pafs: ``(2E, h, w)`` PAFs of the frame.
@@ -218,10 +251,12 @@ def group_instances(
         params: grouping settings (defaults: :class:`PAFGroupingParams`).
 
     Returns:
-        ``instances (n, K, 2)``, ``point_scores (n, K)``, ``instance_scores (n,)``.
+        ``instances (n, K, 2)``, ``point_scores (n, K)``, ``instance_scores (n,)`` (float32
+        numpy arrays, as :func:`assemble_instances`).
     """
     params = params or PAFGroupingParams()
-    pafs = torch.as_tensor(pafs)
+    pafs = np.asarray(pafs)
+    _check_pafs(pafs, 3, "(2 * edges, height, width) for one frame")
     edges = _as_edges(edges, n_nodes)
     max_length = None
     if params.max_edge_length_ratio is not None:
@@ -240,9 +275,9 @@ def group_instances(
         dist_penalty_weight=params.dist_penalty_weight,
     )
     connections = match_edge_candidates(candidates, params.matching)
-    instances, point_scores, instance_scores = assemble_instances(
+    return assemble_instances(
         connections,
-        torch.as_tensor(peak_points),
+        peak_points,
         peak_nodes,
         peak_scores,
         edges,
@@ -251,53 +286,76 @@ def group_instances(
         min_instance_peaks=params.min_instance_peaks,
         keep_isolated_peaks=params.keep_isolated_peaks,
     )
-    return instances.to(pafs.device), point_scores.to(pafs.device), instance_scores.to(pafs.device)
+
+
+def peaks_per_sample(
+    sample_idx: ArrayLike,
+    channel_idx: ArrayLike,
+    points: ArrayLike,
+    scores: ArrayLike,
+    n_samples: int,
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Split a batch's peaks into ``(points (P_b, 2), nodes (P_b,), scores (P_b,))`` per sample.
+
+    Each sample keeps its peaks in their original order; peaks whose sample index is outside
+    ``0..n_samples - 1`` belong to no sample.
+    """
+    sample_idx = np.asarray(sample_idx).astype(np.int64).reshape(-1)
+    channel_idx = np.asarray(channel_idx).reshape(-1)
+    points = np.asarray(points).reshape(-1, 2)
+    scores = np.asarray(scores).reshape(-1)
+    lengths = {len(sample_idx), len(channel_idx), len(points), len(scores)}
+    if len(lengths) != 1:
+        raise DataError(
+            f"peaks: got {len(sample_idx)} sample indices, {len(channel_idx)} channel indices, "
+            f"{len(points)} points and {len(scores)} scores; expected the same number of each. "
+            "Pass the peak outputs of the inference graph unchanged."
+        )
+    order = np.argsort(sample_idx, kind="stable")
+    bounds = np.searchsorted(sample_idx[order], np.arange(n_samples + 1), side="left")
+    return [
+        (points[sel], channel_idx[sel], scores[sel])
+        for sel in (order[bounds[b] : bounds[b + 1]] for b in range(n_samples))
+    ]
 
 
 def group_instances_batch(
-    sample_idx: torch.Tensor,
-    channel_idx: torch.Tensor,
-    points: torch.Tensor,
-    scores: torch.Tensor,
-    pafs: torch.Tensor,
-    edges: torch.Tensor,
+    sample_idx: ArrayLike,
+    channel_idx: ArrayLike,
+    points: ArrayLike,
+    scores: ArrayLike,
+    pafs: ArrayLike,
+    edges: ArrayLike,
     stride: float,
     n_nodes: int,
     params: PAFGroupingParams | None = None,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`group_instances` for every frame of a batch, padded with ``NaN``.
 
     Args:
-        sample_idx, channel_idx, points, scores: peaks of the batch, as returned by
-            :func:`posekit.inference.peaks.find_local_peaks`.
+        sample_idx, channel_idx, points, scores: peaks of the batch, as output by the
+            inference graph (or :func:`posekit.inference.peaks.find_local_peaks`).
         pafs: ``(B, 2E, h, w)`` PAFs.
         edges, stride, n_nodes, params: as for :func:`group_instances`.
 
     Returns:
         ``instances (B, n_max, K, 2)``, ``point_scores (B, n_max, K)`` and
-        ``instance_scores (B, n_max)``; rows past a frame's instance count are ``NaN``.
+        ``instance_scores (B, n_max)`` (float32); rows past a frame's instance count are
+        ``NaN``.
     """
-    pafs = torch.as_tensor(pafs)
-    sample_idx, channel_idx, points, scores = (
-        torch.as_tensor(v) for v in (sample_idx, channel_idx, points, scores)
-    )
-    if pafs.ndim != 4:
-        raise DataError(
-            f"pafs: got shape {tuple(pafs.shape)}; expected (batch, 2 * edges, height, width)."
-        )
-    per_frame = []
-    for b in range(pafs.shape[0]):
-        sel = sample_idx == b
-        per_frame.append(
-            group_instances(
-                points[sel], channel_idx[sel], scores[sel], pafs[b], edges, stride, n_nodes, params
-            )
-        )
-    n_max = max((len(f[2]) for f in per_frame), default=0)
+    pafs = np.asarray(pafs)
+    _check_pafs(pafs, 4, "(batch, 2 * edges, height, width)")
+    edges = _as_edges(edges, n_nodes)
     batch = pafs.shape[0]
-    instances = torch.full((batch, n_max, n_nodes, 2), float("nan"), device=pafs.device)
-    point_scores = torch.full((batch, n_max, n_nodes), float("nan"), device=pafs.device)
-    instance_scores = torch.full((batch, n_max), float("nan"), device=pafs.device)
+    frames = peaks_per_sample(sample_idx, channel_idx, points, scores, batch)
+    per_frame = [
+        group_instances(*frame, pafs[b], edges, stride, n_nodes, params)
+        for b, frame in enumerate(frames)
+    ]
+    n_max = max((len(f[2]) for f in per_frame), default=0)
+    instances = np.full((batch, n_max, n_nodes, 2), np.nan, dtype=np.float32)
+    point_scores = np.full((batch, n_max, n_nodes), np.nan, dtype=np.float32)
+    instance_scores = np.full((batch, n_max), np.nan, dtype=np.float32)
     for b, (inst, pscore, iscore) in enumerate(per_frame):
         instances[b, : len(iscore)] = inst
         point_scores[b, : len(iscore)] = pscore

@@ -1,7 +1,9 @@
 """Candidate connections for bottom-up grouping: PAF line scores and per-edge matching.
 
 Used by :mod:`posekit.inference.paf_grouping` (which documents the rules and re-exports
-these names). Scoring runs on the PAFs' device; matching runs on the CPU.
+these names). Pure numpy + scipy: the PAFs arrive as numpy arrays from the inference graph,
+and nothing here imports torch. :func:`bilinear_sample` (the grid read shared with the
+identity modules) also lives here.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import torch
+from numpy.typing import ArrayLike
 from scipy.optimize import linear_sum_assignment
 
 from posekit.errors import ConfigError, DataError
@@ -18,6 +20,7 @@ __all__ = [
     "MATCHING_METHODS",
     "Connections",
     "EdgeCandidates",
+    "bilinear_sample",
     "match_edge_candidates",
     "score_edge_candidates",
 ]
@@ -29,16 +32,16 @@ MATCHING_METHODS = ("hungarian", "greedy")
 class EdgeCandidates:
     """Scored candidate connections of one frame; ``src``/``dst`` index the frame's peaks."""
 
-    edge_idx: torch.Tensor  # (Q,) long
-    src: torch.Tensor  # (Q,) long
-    dst: torch.Tensor  # (Q,) long
-    scores: torch.Tensor  # (Q,) line score incl. distance penalty
-    valid: torch.Tensor  # (Q,) bool
+    edge_idx: np.ndarray  # (Q,) int64
+    src: np.ndarray  # (Q,) int64
+    dst: np.ndarray  # (Q,) int64
+    scores: np.ndarray  # (Q,) float64 line score incl. distance penalty
+    valid: np.ndarray  # (Q,) bool
 
 
 @dataclass(frozen=True)
 class Connections:
-    """Matched connections of one frame (numpy arrays); ``src``/``dst`` index the peaks."""
+    """Matched connections of one frame; ``src``/``dst`` index the peaks."""
 
     edge_idx: np.ndarray  # (C,) int64
     src: np.ndarray  # (C,) int64
@@ -46,31 +49,66 @@ class Connections:
     scores: np.ndarray  # (C,) float64
 
 
-def _bilinear(
-    pafs: torch.Tensor, channels: torch.Tensor, gx: torch.Tensor, gy: torch.Tensor
-) -> torch.Tensor:
-    """Sample ``pafs (C, h, w)`` at grid positions ``(gx, gy) (Q, S)`` of channels ``(Q,)``."""
-    _, h, w = pafs.shape
-    gx = gx.clamp(0, w - 1)
-    gy = gy.clamp(0, h - 1)
-    x0 = gx.floor().long().clamp(max=max(w - 2, 0))
-    y0 = gy.floor().long().clamp(max=max(h - 2, 0))
-    x1 = (x0 + 1).clamp(max=w - 1)
-    y1 = (y0 + 1).clamp(max=h - 1)
-    fx = (gx - x0).clamp(0, 1)
-    fy = (gy - y0).clamp(0, 1)
-    flat = pafs.reshape(-1)
-    base = channels[:, None] * (h * w)
+def bilinear_sample(
+    maps: np.ndarray, channels: ArrayLike, gx: ArrayLike, gy: ArrayLike
+) -> np.ndarray:
+    """Read ``maps (C, h, w)`` with bilinear interpolation at grid positions.
+
+    ``channels``, ``gx`` (column) and ``gy`` (row) broadcast together; positions are in
+    grid cells (model-input pixels divided by the stride, see ``docs/design.md``), must be
+    finite, and are clamped to the map.
+
+    Returns:
+        ``float64`` values with the broadcast shape.
+    """
+    maps = np.asarray(maps)
+    _, h, w = maps.shape
+    gx = np.clip(np.asarray(gx, dtype=np.float64), 0, w - 1)
+    gy = np.clip(np.asarray(gy, dtype=np.float64), 0, h - 1)
+    x0 = np.minimum(np.floor(gx).astype(np.int64), max(w - 2, 0))
+    y0 = np.minimum(np.floor(gy).astype(np.int64), max(h - 2, 0))
+    x1 = np.minimum(x0 + 1, w - 1)
+    y1 = np.minimum(y0 + 1, h - 1)
+    fx = np.clip(gx - x0, 0.0, 1.0)
+    fy = np.clip(gy - y0, 0.0, 1.0)
+    flat = np.ascontiguousarray(maps).reshape(-1)
+    base = np.asarray(channels, dtype=np.int64) * (h * w)
     top = flat[base + y0 * w + x0] * (1 - fx) + flat[base + y0 * w + x1] * fx
     bottom = flat[base + y1 * w + x0] * (1 - fx) + flat[base + y1 * w + x1] * fx
     return top * (1 - fy) + bottom * fy
 
 
+def _candidate_pairs(
+    nodes: np.ndarray, finite: np.ndarray, edges: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every (source peak, destination peak) pair of every edge, ordered by edge, src, dst.
+
+    Only finite peaks take part, and a peak is never paired with itself.
+    """
+    usable = np.flatnonzero(finite)
+    order = usable[np.argsort(nodes[usable], kind="stable")]  # by node, then peak index
+    sorted_nodes = nodes[order]
+    src_lo = np.searchsorted(sorted_nodes, edges[:, 0], side="left")
+    n_src = np.searchsorted(sorted_nodes, edges[:, 0], side="right") - src_lo
+    dst_lo = np.searchsorted(sorted_nodes, edges[:, 1], side="left")
+    n_dst = np.searchsorted(sorted_nodes, edges[:, 1], side="right") - dst_lo
+    n_pairs = n_src * n_dst
+    edge_idx = np.repeat(np.arange(len(edges), dtype=np.int64), n_pairs)
+    local = np.arange(len(edge_idx), dtype=np.int64) - np.repeat(
+        np.cumsum(n_pairs) - n_pairs, n_pairs
+    )
+    width = n_dst[edge_idx]
+    src = order[src_lo[edge_idx] + local // np.maximum(width, 1)]
+    dst = order[dst_lo[edge_idx] + local % np.maximum(width, 1)]
+    distinct = src != dst
+    return edge_idx[distinct], src[distinct], dst[distinct]
+
+
 def score_edge_candidates(
-    pafs: torch.Tensor,
-    peak_points: torch.Tensor,
-    peak_nodes: torch.Tensor,
-    edges: torch.Tensor,
+    pafs: ArrayLike,
+    peak_points: ArrayLike,
+    peak_nodes: ArrayLike,
+    edges: ArrayLike,
     stride: float,
     *,
     n_points: int = 10,
@@ -97,65 +135,78 @@ def score_edge_candidates(
         dist_penalty_weight: scale of the penalty.
 
     Returns:
-        The candidates, grouped by edge.
+        The candidates, grouped by edge (then by source and destination peak index).
     """
-    pafs = torch.as_tensor(pafs)
-    device = pafs.device
-    peak_points = torch.as_tensor(peak_points, device=device, dtype=torch.float32)
-    peak_nodes = torch.as_tensor(peak_nodes, device=device).long()
-    edges = torch.as_tensor(edges, device=device).long().reshape(-1, 2)
+    pafs = np.asarray(pafs)
+    edges = np.asarray(edges).astype(np.int64).reshape(-1, 2)
     if pafs.ndim != 3 or pafs.shape[0] != 2 * edges.shape[0]:
         raise DataError(
             f"pafs: got shape {tuple(pafs.shape)}; expected ({2 * edges.shape[0]}, height, "
             f"width) for {edges.shape[0]} edges. Check that the model matches the skeleton."
         )
-    finite = torch.isfinite(peak_points).all(dim=-1)
-    pair = (
-        (peak_nodes[None, :, None] == edges[:, 0, None, None])
-        & (peak_nodes[None, None, :] == edges[:, 1, None, None])
-        & finite[None, :, None]
-        & finite[None, None, :]
-    )
-    pair &= ~torch.eye(peak_nodes.shape[0], dtype=torch.bool, device=device)[None]
-    edge_idx, src, dst = pair.nonzero(as_tuple=True)
-    start, end = peak_points[src], peak_points[dst]
+    points = np.asarray(peak_points, dtype=np.float64).reshape(-1, 2)
+    nodes = np.asarray(peak_nodes).astype(np.int64).reshape(-1)
+    if len(nodes) != len(points):
+        raise DataError(
+            f"peak_nodes: got {len(nodes)} node indices for {len(points)} peaks; expected one "
+            "per peak. Pass the channel index returned by the peak finder."
+        )
+    finite = np.isfinite(points).all(axis=1)
+    edge_idx, src, dst = _candidate_pairs(nodes, finite, edges)
+    start, end = points[src], points[dst]
     vec = end - start
-    length = torch.linalg.vector_norm(vec, dim=-1)
-    unit = vec / length.clamp_min(1e-6)[:, None]
-    steps = torch.linspace(0.0, 1.0, n_points, device=device)
+    length = np.sqrt((vec**2).sum(axis=-1))
+    unit = vec / np.maximum(length, 1e-6)[:, None]
+    steps = np.linspace(0.0, 1.0, n_points)
     samples = start[:, None, :] + steps[None, :, None] * vec[:, None, :]  # (Q, S, 2)
-    pafs = pafs.float()
     gx, gy = samples[..., 0] / stride, samples[..., 1] / stride
-    vx = _bilinear(pafs, 2 * edge_idx, gx, gy)
-    vy = _bilinear(pafs, 2 * edge_idx + 1, gx, gy)
-    dots = vx * unit[:, 0, None] + vy * unit[:, 1, None]
-    scores = dots.mean(dim=1)
+    channels = 2 * edge_idx[:, None, None] + np.arange(2)  # (Q, 1, 2): x and y components
+    field = bilinear_sample(pafs, channels, gx[..., None], gy[..., None])  # (Q, S, 2)
+    dots = (field * unit[:, None, :]).sum(axis=-1)
+    scores = dots.mean(axis=1)
     if max_edge_length is not None:
-        penalty = (max_edge_length / length.clamp_min(1e-6) - 1.0).clamp_max(0.0)
+        penalty = np.minimum(max_edge_length / np.maximum(length, 1e-6) - 1.0, 0.0)
         scores = scores + dist_penalty_weight * penalty
-    agree = (dots > sample_threshold).float().mean(dim=1)
+    agree = (dots > sample_threshold).mean(axis=1)
     valid = (agree >= min_fraction) & (scores >= min_line_score) & (length > 0)
     return EdgeCandidates(edge_idx, src, dst, scores, valid)
+
+
+def _local_index(
+    edge_idx: np.ndarray, peaks: np.ndarray, n_peaks: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rank of each candidate's peak among its edge's distinct peaks, and their count per edge.
+
+    Returns ``local (Q,)`` and ``count (E_max + 1,)`` (distinct peaks of each edge index).
+    """
+    keys, inverse = np.unique(edge_idx * n_peaks + peaks, return_inverse=True)
+    key_edge = keys // n_peaks
+    n_edges = int(edge_idx.max()) + 1
+    first = np.searchsorted(key_edge, np.arange(n_edges + 1), side="left")
+    return inverse.reshape(-1) - first[edge_idx], np.diff(first)
 
 
 def _match_hungarian(
     edge_idx: np.ndarray, src: np.ndarray, dst: np.ndarray, scores: np.ndarray
 ) -> np.ndarray:
     """Indices of the candidates kept by a maximum-weight matching per edge."""
+    n_peaks = int(max(src.max(), dst.max())) + 1
+    rows, n_src_of = _local_index(edge_idx, src, n_peaks)
+    cols, n_dst_of = _local_index(edge_idx, dst, n_peaks)
+    order = np.argsort(edge_idx, kind="stable")
+    bounds = np.searchsorted(edge_idx[order], np.arange(len(n_src_of) + 1), side="left")
     kept = []
-    for e in np.unique(edge_idx):
-        sel = np.flatnonzero(edge_idx == e)
-        src_ids, rows = np.unique(src[sel], return_inverse=True)
-        dst_ids, cols = np.unique(dst[sel], return_inverse=True)
-        n_src, n_dst = len(src_ids), len(dst_ids)
+    for e in np.flatnonzero(np.diff(bounds)):  # edges with at least one candidate
+        sel = order[bounds[e] : bounds[e + 1]]
+        n_src, n_dst = int(n_src_of[e]), int(n_dst_of[e])
         # Square problem with one dummy partner per peak so any peak may stay unmatched
         # at zero cost; real pairs cost -score, pairs that are not candidates are barred.
         barred = 1e9
         cost = np.zeros((n_src + n_dst, n_dst + n_src))
         cost[:n_src, :n_dst] = barred
-        cost[rows, cols] = -scores[sel]
+        cost[rows[sel], cols[sel]] = -scores[sel]
         cand_at = np.full((n_src, n_dst), -1)
-        cand_at[rows, cols] = sel
+        cand_at[rows[sel], cols[sel]] = sel
         r, c = linear_sum_assignment(cost)
         real = (r < n_src) & (c < n_dst)
         picked = cand_at[r[real], c[real]]
@@ -198,23 +249,23 @@ def match_edge_candidates(candidates: EdgeCandidates, method: str = "hungarian")
     """One-to-one matching of source to destination peaks per edge, among valid candidates.
 
     Args:
-        candidates: output of :func:`score_edge_candidates`.
+        candidates: output of :func:`score_edge_candidates` (fields may be any array-like).
         method: ``"hungarian"`` (maximum total line score; default) or ``"greedy"``
             (strongest candidates first).
 
     Returns:
-        The matched connections (numpy arrays, on the CPU).
+        The matched connections, in candidate order.
     """
     if method not in MATCHING_METHODS:
         raise ConfigError(
             f"matching: got {method!r}; expected 'hungarian' or 'greedy'. "
             "Use 'hungarian' unless speed on crowded frames matters more."
         )
-    valid = candidates.valid.cpu().numpy()
-    edge_idx = candidates.edge_idx.cpu().numpy()[valid]
-    src = candidates.src.cpu().numpy()[valid]
-    dst = candidates.dst.cpu().numpy()[valid]
-    scores = candidates.scores.detach().cpu().numpy().astype(np.float64)[valid]
+    valid = np.asarray(candidates.valid, dtype=bool).reshape(-1)
+    edge_idx = np.asarray(candidates.edge_idx).astype(np.int64).reshape(-1)[valid]
+    src = np.asarray(candidates.src).astype(np.int64).reshape(-1)[valid]
+    dst = np.asarray(candidates.dst).astype(np.int64).reshape(-1)[valid]
+    scores = np.asarray(candidates.scores, dtype=np.float64).reshape(-1)[valid]
     match = _match_hungarian if method == "hungarian" else _match_greedy
     kept = np.sort(match(edge_idx, src, dst, scores)) if len(scores) else np.zeros(0, np.int64)
     return Connections(edge_idx[kept], src[kept], dst[kept], scores[kept])

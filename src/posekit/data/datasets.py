@@ -1,0 +1,159 @@
+"""Torch datasets: one sample per labelled frame, or one per instance (top-down models).
+
+Samples carry ``uint8`` images and keypoint arrays only; augmentation and target maps are
+computed per batch on the training device (see ``docs/design.md``). Every sample is a dict:
+
+* ``image``: ``uint8 (C, H, W)`` at the model input size (for instance samples, a square
+  crop centred on the instance's anchor, wider than the final crop by an augmentation margin);
+* ``points``: ``float32 (N, K, 2)`` keypoints in the image's pixels, ``NaN`` where missing
+  (frames pad to the dataset's largest instance count with all-``NaN`` rows; instance
+  samples have ``N == 1``);
+* ``classes``: ``int64 (N,)`` identity class per instance, ``-1`` when unknown / padding;
+* ``index``: the sample's index.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from posekit.data.cropping import crop_offsets
+from posekit.data.image_store import ImageStore
+from posekit.data.targets import compute_anchors
+
+
+def class_lookup(track_names: tuple[str, ...], class_names: tuple[str, ...]) -> np.ndarray:
+    """Map track indices of a table to class indices (``-1`` for tracks that are no class)."""
+    index = {name: i for i, name in enumerate(class_names)}
+    return np.asarray([index.get(name, -1) for name in track_names] + [-1], dtype=np.int64)
+
+
+class FrameDataset(Dataset):
+    """One sample per labelled frame (single instance, centroid and bottom-up models)."""
+
+    def __init__(self, store: ImageStore, class_names: tuple[str, ...] = (),
+                 max_instances: int | None = None) -> None:
+        self.store = store
+        self.table = store.table
+        self.max_instances = int(max_instances or max(1, self.table.max_instances))
+        self._track_to_class = class_lookup(self.table.track_names, class_names)
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        record = self.table[i]
+        transform = self.store.transform(i)
+        image = self.store.image(i)
+        n = min(len(record.points), self.max_instances)
+        points = np.full((self.max_instances, self.table.n_nodes, 2), np.nan, np.float32)
+        points[:n] = transform.to_model(record.points[:n])
+        classes = np.full(self.max_instances, -1, np.int64)
+        classes[:n] = self._track_to_class[record.track_idx[:n]]
+        return {
+            "image": torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1))),
+            "points": torch.from_numpy(points),
+            "classes": torch.from_numpy(classes),
+            "index": torch.tensor(i),
+        }
+
+
+def augmentation_margin(crop_size: int, rotation: bool, scale_min: float) -> int:
+    """Side of the window cut around an instance so rotations/scalings keep the crop full.
+
+    A square of side ``s`` rotated by any angle fits in a window of side ``s * sqrt(2)``;
+    zooming out by ``scale_min < 1`` needs ``s / scale_min``. The result keeps the parity
+    of ``crop_size`` so that the centred final crop is a whole-pixel slice.
+    """
+    side = float(crop_size)
+    if rotation:
+        side *= math.sqrt(2.0)
+    if scale_min < 1.0:
+        side /= max(scale_min, 1e-3)
+    window = int(math.ceil(side))
+    if (window - crop_size) % 2:
+        window += 1
+    return max(window, crop_size)
+
+
+class InstanceDataset(Dataset):
+    """One sample per instance, cropped around its anchor (centered-instance models).
+
+    Args:
+        store: Preprocessed frames.
+        crop_size: Final crop side (model input of the instance model).
+        window: Side of the window actually cut (``>= crop_size``, same parity), leaving an
+            augmentation margin; the training step cuts the centred ``crop_size`` square after
+            augmentation (:func:`center_crop`).
+        anchor_index: Anchor node, or ``None`` for bounding-box midpoints.
+        class_names: Identity classes (multi-class top-down).
+    """
+
+    def __init__(self, store: ImageStore, crop_size: int, window: int | None = None,
+                 anchor_index: int | None = None, class_names: tuple[str, ...] = ()) -> None:
+        self.store = store
+        self.table = store.table
+        self.crop_size = int(crop_size)
+        self.window = int(window or crop_size)
+        if self.window < self.crop_size or (self.window - self.crop_size) % 2:
+            raise ValueError("window must be >= crop_size with the same parity")
+        self._track_to_class = class_lookup(self.table.track_names, class_names)
+        points = torch.from_numpy(self.table.inst_points)
+        anchors = compute_anchors(points[:, None], anchor_index)[:, 0].numpy()
+        usable = np.isfinite(anchors).all(axis=1)
+        rows = np.nonzero(usable)[0]
+        frame_of_row = np.searchsorted(self.table.frame_offsets, np.arange(len(points)),
+                                       side="right") - 1
+        self.rows = rows
+        self.frames = frame_of_row[rows]
+        self.anchors = anchors[rows]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        frame = int(self.frames[i])
+        row = int(self.rows[i])
+        transform = self.store.transform(frame)
+        image = self.store.image(frame)
+        anchor = transform.to_model(self.anchors[i][None].astype(np.float64))[0]
+        offset = crop_offsets(torch.from_numpy(anchor[None]), self.window)[0].numpy()
+        crop = _crop_uint8(image, int(offset[0]), int(offset[1]), self.window)
+        points = transform.to_model(self.table.inst_points[row].astype(np.float64)) - offset
+        return {
+            "image": torch.from_numpy(np.ascontiguousarray(crop.transpose(2, 0, 1))),
+            "points": torch.from_numpy(points[None].astype(np.float32)),
+            "classes": torch.tensor([self._track_to_class[self.table.inst_track[row]]]),
+            "index": torch.tensor(i),
+        }
+
+
+def _crop_uint8(image: np.ndarray, x0: int, y0: int, side: int) -> np.ndarray:
+    """``side x side`` window of ``image`` with top-left ``(x0, y0)``; zeros outside."""
+    h, w, c = image.shape
+    out = np.zeros((side, side, c), dtype=image.dtype)
+    xs, ys = max(x0, 0), max(y0, 0)
+    xe, ye = min(x0 + side, w), min(y0 + side, h)
+    if xe > xs and ye > ys:
+        out[ys - y0:ye - y0, xs - x0:xe - x0] = image[ys:ye, xs:xe]
+    return out
+
+
+def center_crop(images: torch.Tensor, points: torch.Tensor, crop_size: int
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Cut the centred ``crop_size`` square out of instance windows; shift points to match.
+
+    Points that fall outside the final crop become ``NaN``.
+    """
+    window = images.shape[-1]
+    d = (window - crop_size) // 2
+    if d == 0:
+        return images, points
+    images = images[..., d:d + crop_size, d:d + crop_size]
+    points = points - d
+    outside = ((points < -0.5) | (points > crop_size - 0.5)).any(dim=-1, keepdim=True)
+    points = torch.where(outside, torch.full_like(points, float("nan")), points)
+    return images, points

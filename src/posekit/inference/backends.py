@@ -1,0 +1,148 @@
+"""Runtimes for the inference graph: torch (eager, any device) and ONNX Runtime (CPU).
+
+Both take preprocessed images ``float32 (B, C, H, W)`` and a peak threshold and return the
+graph's outputs (:data:`~posekit.inference.graph.GRAPH_OUTPUTS`) as numpy arrays, so the
+predictors never know which one runs. The ONNX backend imports neither torch nor Lightning,
+which keeps inference memory small.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from posekit.errors import ModelError
+from posekit.inference.run_folder import ONNX_META, ONNX_NAME, RunFolder
+
+BACKENDS = ("auto", "torch", "onnx")
+
+
+class Backend(Protocol):
+    """What a runtime offers the predictors."""
+
+    name: str
+    output_names: tuple[str, ...]
+
+    def run(self, images: np.ndarray, threshold: float) -> dict[str, np.ndarray]:
+        """Run the graph on a batch of preprocessed images."""
+
+
+def _graph_outputs(head_type: str) -> tuple[str, ...]:
+    from posekit.inference.graph_outputs import GRAPH_OUTPUTS
+
+    return GRAPH_OUTPUTS[head_type]
+
+
+class TorchBackend:
+    """Eager torch on CPU, CUDA or MPS (``device="auto"`` picks the best available)."""
+
+    name = "torch"
+
+    def __init__(self, run: RunFolder, device: str = "auto", refinement: str | None = "integral",
+                 integral_patch_size: int = 7) -> None:
+        import torch
+
+        from posekit.inference.graph import InferenceGraph
+        from posekit.inference.model_loading import load_pose_model
+
+        self.torch = torch
+        self.device = torch.device(_pick_device(device))
+        model = load_pose_model(run)
+        self.graph = InferenceGraph(model, run.head_type, run.strides, refinement,
+                                    integral_patch_size).eval().to(self.device)
+        self.graph.model.to(memory_format=torch.channels_last)
+        self.output_names = self.graph.output_names
+
+    def run(self, images: np.ndarray, threshold: float) -> dict[str, np.ndarray]:
+        torch = self.torch
+        with torch.inference_mode():
+            x = torch.from_numpy(np.ascontiguousarray(images)).to(self.device)
+            x = x.contiguous(memory_format=torch.channels_last)
+            thr = torch.tensor(float(threshold), dtype=torch.float32, device=self.device)
+            outputs = self.graph(x, thr)
+        return {name: out.detach().cpu().numpy() for name, out in zip(self.output_names, outputs)}
+
+
+def _pick_device(device: str) -> str:
+    import torch
+
+    if device != "auto":
+        return device
+    if torch.cuda.is_available():
+        return "cuda"
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+class OnnxBackend:
+    """ONNX Runtime on the CPU, from a run folder's exported ``model.onnx``."""
+
+    name = "onnx"
+
+    def __init__(self, onnx_path: str | os.PathLike[str], threads: int | None = None) -> None:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = int(threads or os.cpu_count() or 1)
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        try:
+            self.session = ort.InferenceSession(str(onnx_path), options,
+                                                providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own exception types
+            raise ModelError(
+                f"{onnx_path}: cannot be loaded by ONNX Runtime ({exc}); expected a graph "
+                "written by `posekit export`. Delete it and export again."
+            ) from exc
+        self.output_names = tuple(o.name for o in self.session.get_outputs())
+
+    def run(self, images: np.ndarray, threshold: float) -> dict[str, np.ndarray]:
+        feeds = {"images": np.ascontiguousarray(images, dtype=np.float32),
+                 "threshold": np.asarray(threshold, dtype=np.float32)}
+        outputs = self.session.run(None, feeds)
+        return dict(zip(self.output_names, outputs))
+
+
+def make_backend(run: RunFolder, backend: str = "auto", device: str = "auto",
+                 refinement: str | None = "integral") -> Backend:
+    """The runtime for ``run``: ``"onnx"`` needs an exported graph; ``"auto"`` prefers it on
+    the CPU (faster, smaller) when it exists and the default refinement is used."""
+    if backend not in BACKENDS:
+        raise ModelError(f"backend: got {backend!r}; expected one of {', '.join(BACKENDS)}.")
+    onnx = run.onnx_path
+    if backend == "onnx":
+        if onnx is None:
+            raise ModelError(
+                f"{run.path}: no up-to-date {ONNX_NAME} in the run folder; expected an exported "
+                f"graph for the ONNX backend. Run `posekit export {run.path}` first."
+            )
+        meta = json.loads((run.path / ONNX_META).read_text())
+        if meta.get("refinement") != refinement:
+            raise ModelError(
+                f"{onnx}: exported with refinement {meta.get('refinement')!r}, not "
+                f"{refinement!r}; export again with that refinement or use --backend torch."
+            )
+        return OnnxBackend(onnx)
+    if backend == "auto" and onnx is not None and device in ("auto", "cpu"):
+        meta = json.loads((run.path / ONNX_META).read_text())
+        if meta.get("refinement") == refinement and _no_accelerator(device):
+            return OnnxBackend(onnx)
+    return TorchBackend(run, device=device, refinement=refinement)
+
+
+def _no_accelerator(device: str) -> bool:
+    """True when inference would run on the CPU anyway (checked without importing torch
+    when an NVIDIA device is not visible)."""
+    if device == "cpu":
+        return True
+    if os.environ.get("CUDA_VISIBLE_DEVICES", None) == "":
+        return True
+    if not Path("/dev/nvidia0").exists() and not Path("/System").exists():
+        return True
+    return False

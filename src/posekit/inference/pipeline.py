@@ -1,0 +1,238 @@
+"""Load trained models and run them over videos, image folders or labels files.
+
+``load_model(run_dir, ...)`` returns a predictor for one model (single instance, bottom-up,
+multi-class bottom-up) or for a centroid + centered-instance pair (top-down); its
+``predict`` accepts frames (numpy) or a path / ``sio.Labels`` and returns predictions.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import sleap_io as sio
+
+from posekit.errors import ModelError
+from posekit.inference.backends import make_backend
+from posekit.inference.predictors import FramePredictions, Predictor, SingleInstancePredictor
+from posekit.inference.run_folder import RunFolder, open_run_folder
+
+PathLike = str | os.PathLike[str]
+
+
+@dataclass
+class InferenceSettings:
+    """User options shared by every predictor."""
+
+    peak_threshold: float = 0.2
+    max_instances: int | None = None
+    refinement: str | None = "integral"
+    backend: str = "auto"
+    device: str = "auto"
+    batch_size: int = 8
+
+
+def build_predictor(runs: Sequence[RunFolder], settings: InferenceSettings) -> Predictor:
+    """The predictor for one run folder, or a centroid + instance pair."""
+    s = settings
+    backend = lambda run: make_backend(run, s.backend, s.device, s.refinement)  # noqa: E731
+    types = [r.head_type for r in runs]
+    if len(runs) == 1:
+        run = runs[0]
+        if run.head_type == "single_instance":
+            return SingleInstancePredictor(run, backend(run), s.peak_threshold)
+        if run.head_type in ("bottomup", "multi_class_bottomup"):
+            from posekit.inference.predictors_bottomup import BottomUpPredictor
+
+            return BottomUpPredictor(run, backend(run), s.peak_threshold, s.max_instances)
+        if run.head_type == "centroid":
+            raise ModelError(
+                f"{run.path}: a centroid model only finds where animals are; top-down inference "
+                "needs its second stage too. Expected --model CENTROID_RUN --model "
+                "CENTERED_INSTANCE_RUN (a centered_instance or multi_class_topdown model)."
+            )
+        raise ModelError(
+            f"{run.path}: a {run.head_type} model predicts poses in crops around centroids; "
+            "top-down inference needs the centroid model too. Expected --model CENTROID_RUN "
+            f"--model {run.path}."
+        )
+    if len(runs) == 2 and sorted(t == "centroid" for t in types) == [False, True]:
+        from posekit.inference.predictors_topdown import TopDownPredictor
+
+        centroid = runs[types.index("centroid")]
+        instance = runs[1 - types.index("centroid")]
+        return TopDownPredictor(centroid, backend(centroid), instance, backend(instance),
+                                s.peak_threshold, s.max_instances, max(1, s.batch_size * 2))
+    raise ModelError(
+        f"models {', '.join(str(r.path) for r in runs)} ({', '.join(types)}): expected one "
+        "single_instance / bottomup / multi_class_bottomup model, or a centroid model plus a "
+        "centered_instance or multi_class_topdown model."
+    )
+
+
+class PosePredictor:
+    """A ready-to-use predictor: ``predict(frames)`` or ``predict(path_or_labels)``."""
+
+    def __init__(self, runs: Sequence[RunFolder], settings: InferenceSettings) -> None:
+        self.runs = list(runs)
+        self.settings = settings
+        self.predictor = build_predictor(self.runs, settings)
+
+    @property
+    def skeleton(self) -> sio.Skeleton:
+        """The skeleton of the predicted instances."""
+        info = self.predictor.info
+        names = list(info.node_names)
+        return sio.Skeleton(
+            nodes=list(names), edges=[(names[a], names[b]) for a, b in info.edges],
+            symmetries=[(names[a], names[b]) for a, b in info.symmetries],
+            name=info.skeleton_name)
+
+    def predict_frames(self, frames: np.ndarray, frame_indices: Sequence[int] | None = None
+                       ) -> list[FramePredictions]:
+        """Predict ``uint8`` frames.
+
+        Shapes: ``(B, H, W, C)`` a batch; ``(H, W, C)`` with ``C`` 1 or 3 one image;
+        ``(B, H, W)`` a batch of grayscale frames; ``(H, W)`` one grayscale image.
+        """
+        arr = np.asarray(frames)
+        if arr.dtype != np.uint8:
+            raise ModelError(f"frames: dtype {arr.dtype}; expected uint8 images (0-255).")
+        if arr.ndim == 2 or (arr.ndim == 3 and arr.shape[-1] in (1, 3)):
+            arr = arr[None]
+        if arr.ndim == 3:
+            arr = arr[..., None]
+        if arr.ndim != 4:
+            raise ModelError(f"frames: shape {arr.shape}; expected (batch, height, width, "
+                             "channels) uint8 images.")
+        indices = np.arange(len(arr)) if frame_indices is None else np.asarray(frame_indices)
+        out: list[FramePredictions] = []
+        bs = max(1, self.settings.batch_size)
+        for start in range(0, len(arr), bs):
+            out.extend(self.predictor.predict_frames(arr[start:start + bs],
+                                                     indices[start:start + bs]))
+        return out
+
+    def predict(self, data: np.ndarray | PathLike | sio.Labels, **kwargs):  # noqa: ANN201
+        """Frames -> list of :class:`FramePredictions`; a path or labels -> ``sio.Labels``."""
+        if isinstance(data, np.ndarray):
+            return self.predict_frames(data, kwargs.get("frame_indices"))
+        return predict_source(self, data, **kwargs).labels
+
+
+def load_model(*paths: PathLike, peak_threshold: float = 0.2, max_instances: int | None = None,
+               refinement: str | None = "integral", backend: str = "auto",
+               device: str = "auto", batch_size: int = 8) -> PosePredictor:
+    """Load one run folder (or a centroid + centered-instance pair) for prediction."""
+    if len(paths) == 1 and isinstance(paths[0], (list, tuple)):
+        paths = tuple(paths[0])
+    if not paths:
+        raise ModelError("load_model: no model given; expected at least one run folder.")
+    runs = [open_run_folder(p) for p in paths]
+    settings = InferenceSettings(peak_threshold, max_instances, refinement, backend, device,
+                                 batch_size)
+    return PosePredictor(runs, settings)
+
+
+@dataclass
+class InferenceReport:
+    """What one inference run produced and how fast."""
+
+    labels: sio.Labels
+    frames: int
+    seconds: float
+    skipped: list = field(default_factory=list)
+    backend: str = ""
+
+    @property
+    def frames_per_second(self) -> float:
+        """Frames predicted per second of wall time."""
+        return self.frames / self.seconds if self.seconds > 0 else float("nan")
+
+
+def predict_source(model: PosePredictor, source: PathLike | sio.Labels,
+                   frames: Sequence[int] | range | str | None = None, tracker=None,
+                   progress: Callable[[int, int], None] | None = None,
+                   use_gt_centroids: bool = False) -> InferenceReport:
+    """Predict every requested frame of a video, image folder or labels file.
+
+    Args:
+        model: From :func:`load_model`.
+        source: Path of a video / image folder / labels file, or ``sio.Labels``.
+        frames: Frame indices or text such as ``"0-999"``.
+        tracker: A :class:`posekit.tracking.Tracker` to link instances into tracks.
+        progress: Called as ``progress(done, total)`` after every batch.
+        use_gt_centroids: With a centered-instance model alone and a labels source, crop
+            around the labelled instances' anchors instead of running a centroid model.
+    """
+    from posekit.inference.labels_builder import LabelsBuilder
+    from posekit.io.sources import open_frame_source
+
+    src = open_frame_source(source, frames, batch_size=model.settings.batch_size, prefetch=2)
+    builder = LabelsBuilder(model.skeleton, model.predictor.class_names)
+    gt_anchor = _gt_anchor_lookup(source, model) if use_gt_centroids else None
+    done, start = 0, time.perf_counter()
+    for batch in src:
+        if gt_anchor is not None:
+            centroids = [gt_anchor(batch.video, int(f)) for f in batch.frame_indices]
+            preds = model.predictor.predict_frames(batch.images, batch.frame_indices,
+                                                   centroids=centroids)
+        else:
+            preds = model.predictor.predict_frames(batch.images, batch.frame_indices)
+        builder.add(batch.video, preds, batch.images if tracker is not None else None, tracker)
+        done += len(batch.frame_indices)
+        if progress is not None:
+            progress(done, len(src))
+    seconds = time.perf_counter() - start
+    labels = builder.finish(tracker)
+    labels.provenance["posekit_models"] = [str(r.path) for r in model.runs]
+    backends = {getattr(b, "name", "") for b in _backends(model.predictor)}
+    return InferenceReport(labels, done, seconds, list(getattr(src, "skipped", [])),
+                           ",".join(sorted(backends)))
+
+
+def _backends(predictor: Predictor) -> list:
+    return [getattr(predictor, name) for name in ("backend", "centroid_backend",
+                                                   "instance_backend")
+            if getattr(predictor, name, None) is not None]
+
+
+def _gt_anchor_lookup(source: PathLike | sio.Labels, model: PosePredictor):
+    """``(video, frame_idx) -> anchors (n, 2)`` of the labelled instances of a labels source."""
+    from posekit.io.labels import load_labels
+
+    labels = source if isinstance(source, sio.Labels) else load_labels(source)
+    info = model.predictor.info
+    table: dict[tuple[int, int], np.ndarray] = {}
+    for lf in labels.labeled_frames:
+        insts = list(lf.user_instances) or list(lf.instances)
+        pts = [_anchor(inst, info) for inst in insts]
+        table[(id(lf.video), int(lf.frame_idx))] = np.asarray(
+            [p for p in pts if np.isfinite(p).all()], np.float64).reshape(-1, 2)
+        table[(lf.video.filename if isinstance(lf.video.filename, str) else id(lf.video),
+               int(lf.frame_idx))] = table[(id(lf.video), int(lf.frame_idx))]
+
+    def lookup(video, frame_idx: int) -> np.ndarray:
+        key = (id(video), frame_idx)
+        if key not in table and video is not None:
+            key = (video.filename if isinstance(video.filename, str) else id(video), frame_idx)
+        return table.get(key, np.zeros((0, 2)))
+
+    return lookup
+
+
+def _anchor(inst: sio.Instance, info) -> np.ndarray:
+    names = list(inst.skeleton.node_names)
+    pts = inst.numpy()
+    order = [names.index(n) for n in info.node_names if n in names]
+    pts = pts[order]
+    if info.anchor_index is not None and np.isfinite(pts[info.anchor_index]).all():
+        return pts[info.anchor_index]
+    visible = pts[np.isfinite(pts).all(axis=1)]
+    if len(visible) == 0:
+        return np.full(2, np.nan)
+    return (visible.min(axis=0) + visible.max(axis=0)) / 2.0

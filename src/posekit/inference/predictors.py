@@ -1,0 +1,129 @@
+"""Predictors: frames in, instances out, one class per way of assembling instances.
+
+They hold one or two :class:`~posekit.inference.backends.Backend` runtimes (torch or ONNX
+Runtime) and do the sparse work in numpy: coordinate mapping back to the full frame,
+top-down cropping, PAF grouping and identity assignment. Nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from posekit.errors import ModelError
+from posekit.inference.backends import Backend
+from posekit.inference.run_folder import RunFolder
+from posekit.tasks.info import DataInfo
+
+
+@dataclass
+class FramePredictions:
+    """The instances predicted in one frame.
+
+    Attributes:
+        frame_idx: Index of the frame in its video.
+        points: ``float32 (n, K, 2)`` in full-frame pixels, ``NaN`` where not found.
+        point_scores: ``float32 (n, K)`` peak values.
+        instance_scores: ``float32 (n,)``.
+        classes: ``int64 (n,)`` identity class per instance (``-1``: none), or ``None`` for
+            models without identities.
+    """
+
+    frame_idx: int
+    points: np.ndarray
+    point_scores: np.ndarray
+    instance_scores: np.ndarray
+    classes: np.ndarray | None = None
+
+    @classmethod
+    def empty(cls, frame_idx: int, n_nodes: int, with_classes: bool) -> FramePredictions:
+        """A frame without instances."""
+        return cls(frame_idx, np.zeros((0, n_nodes, 2), np.float32),
+                   np.zeros((0, n_nodes), np.float32), np.zeros(0, np.float32),
+                   np.zeros(0, np.int64) if with_classes else None)
+
+
+def mean_point_score(scores: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Mean score of the found points of each instance (0 when none was found)."""
+    found = np.isfinite(points).all(axis=-1)
+    total = np.where(found, scores, 0.0).sum(axis=-1)
+    count = found.sum(axis=-1)
+    return np.where(count > 0, total / np.maximum(count, 1), 0.0).astype(np.float32)
+
+
+def hungarian_classes(probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Assign each instance (row) a different class (column), maximising total probability.
+
+    Instances left without a class (more instances than classes) get ``-1`` and score 0.
+    """
+    n = probs.shape[0]
+    classes = np.full(n, -1, np.int64)
+    scores = np.zeros(n, np.float32)
+    if n == 0 or probs.shape[1] == 0:
+        return classes, scores
+    rows, cols = linear_sum_assignment(-probs)
+    classes[rows] = cols
+    scores[rows] = probs[rows, cols]
+    return classes, scores
+
+
+class Predictor(ABC):
+    """Frames (``uint8 (B, H, W, C)``, one size per batch) -> :class:`FramePredictions`."""
+
+    #: Whether predictions carry identity classes.
+    has_classes: bool = False
+
+    def __init__(self, info: DataInfo, peak_threshold: float = 0.2,
+                 max_instances: int | None = None) -> None:
+        self.info = info
+        self.peak_threshold = float(peak_threshold)
+        self.max_instances = max_instances
+
+    @property
+    def node_names(self) -> tuple[str, ...]:
+        """Node names of the predicted points."""
+        return self.info.node_names
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        """Identity classes (empty for models without identities)."""
+        return self.info.class_names if self.has_classes else ()
+
+    @abstractmethod
+    def predict_frames(self, frames: np.ndarray, frame_indices: np.ndarray
+                       ) -> list[FramePredictions]:
+        """Predict a batch of same-size frames."""
+
+    def _limit(self, order_scores: np.ndarray) -> np.ndarray:
+        """Indices of the instances to keep (best first), honouring ``max_instances``."""
+        order = np.argsort(-order_scores, kind="stable")
+        if self.max_instances is not None:
+            order = order[: self.max_instances]
+        return order
+
+
+class SingleInstancePredictor(Predictor):
+    """One animal per frame: the global peak of every node's map."""
+
+    def __init__(self, run: RunFolder, backend: Backend, peak_threshold: float = 0.2) -> None:
+        super().__init__(run.info, peak_threshold, 1)
+        self.run = run
+        self.backend = backend
+
+    def predict_frames(self, frames: np.ndarray, frame_indices: np.ndarray
+                       ) -> list[FramePredictions]:
+        images, transform = self.run.prep.preprocess_frames(frames)
+        out = self.backend.run(images, self.peak_threshold)
+        points = transform.to_image(out["points"].astype(np.float64)).astype(np.float32)
+        scores = out["scores"].astype(np.float32)
+        results = []
+        for b, frame_idx in enumerate(frame_indices):
+            pts, sc = points[b:b + 1], scores[b:b + 1]
+            if not np.isfinite(pts).any():
+                results.append(FramePredictions.empty(int(frame_idx), self.info.n_nodes, False))
+                continue
+            results.append(FramePredictions(int(frame_idx), pts, sc, mean_point_score(sc, pts)))
+        return results

@@ -1,0 +1,192 @@
+"""Lightning callbacks: the CSV training log, ZMQ progress/stop, and crash-safe checkpoints."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
+
+from posekit.utils.atomic import atomic_path, atomic_write_text
+
+LOG_COLUMNS = ("epoch", "train_loss", "val_loss", "lr", "epoch_time_s", "elapsed_s")
+
+
+def _metric(metrics: dict[str, Any], key: str) -> float:
+    value = metrics.get(key)
+    if value is None:
+        return math.nan
+    return float(value.item() if isinstance(value, torch.Tensor) else value)
+
+
+def current_lr(trainer: L.Trainer) -> float:
+    """Learning rate of the first parameter group of the first optimizer."""
+    if not trainer.optimizers:
+        return math.nan
+    return float(trainer.optimizers[0].param_groups[0]["lr"])
+
+
+class TrainingLogCSV(L.Callback):
+    """Writes ``training_log.csv`` (epoch, train loss, val loss, lr, time) after every epoch.
+
+    The file is rewritten atomically each epoch; on resume, rows of epochs that were already
+    logged are kept.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self.rows: list[dict[str, float]] = []
+        self._epoch_start = 0.0
+        self._elapsed_before = 0.0
+
+    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self.path.is_file():
+            with open(self.path, newline="") as fh:
+                self.rows = [
+                    {k: float(v) for k, v in row.items()} for row in csv.DictReader(fh)
+                ]
+            self.rows = [r for r in self.rows if r["epoch"] < trainer.current_epoch]
+            if self.rows:
+                self._elapsed_before = self.rows[-1]["elapsed_s"]
+        self._fit_start = time.perf_counter()
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._epoch_start = time.perf_counter()
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        metrics = trainer.callback_metrics
+        now = time.perf_counter()
+        row = {
+            "epoch": float(trainer.current_epoch),
+            "train_loss": _metric(metrics, "train_loss"),
+            "val_loss": _metric(metrics, "val_loss"),
+            "lr": current_lr(trainer),
+            "epoch_time_s": now - self._epoch_start,
+            "elapsed_s": self._elapsed_before + (now - self._fit_start),
+        }
+        self.rows.append(row)
+        if trainer.is_global_zero:
+            buffer = io.StringIO()
+            writer = csv.DictWriter(buffer, fieldnames=LOG_COLUMNS)
+            writer.writeheader()
+            for r in self.rows:
+                writer.writerow({k: (int(r[k]) if k == "epoch" else r[k]) for k in LOG_COLUMNS})
+            atomic_write_text(self.path, buffer.getvalue())
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Checkpoints written to a temporary file and renamed: never a half-written ``.ckpt``."""
+
+    def save_checkpoint(self, checkpoint: dict[str, Any], path: Any,
+                        storage_options: Any | None = None) -> None:
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(target) as tmp:
+            torch.save(checkpoint, tmp)
+
+    def load_checkpoint(self, path: Any, map_location: Any | None = None,
+                        weights_only: bool | None = None) -> dict[str, Any]:
+        return torch.load(path, map_location=map_location or "cpu", weights_only=True)
+
+
+class SaveOnInterrupt(L.Callback):
+    """Saves a resumable ``last.ckpt`` when training is interrupted (Ctrl-C) or crashes."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+
+    def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule,
+                     exception: BaseException) -> None:
+        if trainer.is_global_zero and trainer.global_step > 0:
+            trainer.save_checkpoint(self.path)
+
+
+def _zmq_endpoint(port: int | None, address: str | None) -> str | None:
+    if address:
+        return address if "://" in address else f"tcp://{address}"
+    if port is not None:
+        return f"tcp://127.0.0.1:{int(port)}"
+    return None
+
+
+class ZMQProgress(L.Callback):
+    """Publishes per-epoch progress as JSON and obeys stop requests (SLEAP GUI protocol).
+
+    Progress messages go out on a PUB socket connected to the publish endpoint; commands
+    (``{"command": "stop"}``) are read from a SUB socket connected to the controller endpoint,
+    polled for ``polling_timeout`` microseconds after every training batch. Endpoints are on
+    127.0.0.1 unless the configuration gives another address.
+    """
+
+    def __init__(self, publish_port: int | None = None, controller_port: int | None = None,
+                 publish_address: str | None = None, controller_address: str | None = None,
+                 polling_timeout_us: int = 10, what: str = "") -> None:
+        import zmq
+
+        self.what = what
+        self._zmq = zmq
+        self.context = zmq.Context.instance()
+        self.publish_endpoint = _zmq_endpoint(publish_port, publish_address)
+        self.controller_endpoint = _zmq_endpoint(controller_port, controller_address)
+        self.timeout_ms = max(0, int(polling_timeout_us)) / 1000.0
+        self.publisher = self.controller = None
+        if self.publish_endpoint:
+            self.publisher = self.context.socket(zmq.PUB)
+            self.publisher.connect(self.publish_endpoint)
+        if self.controller_endpoint:
+            self.controller = self.context.socket(zmq.SUB)
+            self.controller.setsockopt_string(zmq.SUBSCRIBE, "")
+            self.controller.connect(self.controller_endpoint)
+        self.stop_requested = False
+
+    def _send(self, event: str, logs: dict[str, float] | None = None, **payload: Any) -> None:
+        if self.publisher is not None:
+            message = {"what": self.what, "event": event, "logs": logs, "time": time.time(),
+                       **payload}
+            self.publisher.send_string(json.dumps(message))
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._send("train_begin", max_epochs=trainer.max_epochs)
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._send("epoch_begin", epoch=int(trainer.current_epoch))
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule,
+                           outputs: Any, batch: Any, batch_idx: int) -> None:
+        if self.controller is None:
+            return
+        while self.controller.poll(self.timeout_ms):
+            try:
+                command = json.loads(self.controller.recv_string())
+            except (ValueError, UnicodeDecodeError):
+                continue
+            if isinstance(command, dict) and command.get("command") == "stop":
+                self.stop_requested = True
+                trainer.should_stop = True
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        metrics = trainer.callback_metrics
+        self._send(
+            "epoch_end",
+            epoch=int(trainer.current_epoch),
+            logs={"train_loss": _metric(metrics, "train_loss"),
+                  "val_loss": _metric(metrics, "val_loss"),
+                  "lr": current_lr(trainer)},
+        )
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._send("train_end", stopped_by_controller=self.stop_requested)
+
+    def teardown(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        for sock in (self.publisher, self.controller):
+            if sock is not None:
+                sock.close(linger=200)
+        self.publisher = self.controller = None

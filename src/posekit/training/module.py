@@ -1,0 +1,145 @@
+"""The LightningModule shared by every model type.
+
+Per batch, on the training device: ``uint8`` images -> float -> augmentation (training only)
+-> centred crop (instance models) -> targets -> forward -> loss. The model type only decides
+the targets and losses (:mod:`posekit.tasks`), so this class never branches on it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import lightning as L
+import torch
+from torch import Tensor, nn
+
+from posekit.data.augmentation import AugmentationParams, augment_batch
+from posekit.data.datasets import center_crop
+from posekit.tasks.base import Task
+from posekit.tasks.losses import OHKMParams
+
+
+@dataclass(frozen=True)
+class OptimSettings:
+    """Optimizer and learning-rate schedule (from ``trainer_config``)."""
+
+    optimizer_name: str = "Adam"
+    lr: float = 1e-3
+    amsgrad: bool = False
+    step_lr: tuple[int, float] | None = None  # (step_size, gamma)
+    plateau: dict | None = None  # ReduceLROnPlateau keyword arguments
+
+
+class PoseLightningModule(L.LightningModule):
+    """Trains a :class:`~posekit.models.heads.PoseModel` for one :class:`Task`.
+
+    Args:
+        model: The network (backbone + heads).
+        task: The model type (targets and losses).
+        optim: Optimizer / scheduler settings.
+        augmentation: Training augmentation, or ``None``.
+        ohkm: Online hard keypoint mining, or ``None``.
+        crop_size: Final crop side for instance models (``None`` for frame models).
+        seed: Base seed of the per-step augmentation generator (reproducible, resumable).
+        channels_last: Run convolutions in channels-last memory format.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        task: Task,
+        optim: OptimSettings,
+        augmentation: AugmentationParams | None = None,
+        ohkm: OHKMParams | None = None,
+        crop_size: int | None = None,
+        seed: int = 0,
+        channels_last: bool = True,
+    ) -> None:
+        super().__init__()
+        self.model = model
+        self.task = task
+        self.optim = optim
+        self.augmentation = augmentation
+        self.ohkm = ohkm
+        self.crop_size = crop_size
+        self.seed = int(seed)
+        self.channels_last = channels_last
+        self.stamp: dict[str, object] = {"head_type": task.head_type,
+                                         "node_names": list(task.info.node_names)}
+        self.samples_seen = 0
+        if channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
+
+    # ------------------------------------------------------------------ batches
+    def prepare_batch(
+        self, batch: dict[str, Tensor], train: bool
+    ) -> tuple[Tensor, Tensor, dict[str, Tensor]]:
+        """Images (float, augmented when ``train``), keypoints and targets of a batch."""
+        images = batch["image"].float().div_(255.0)
+        points = batch["points"].float()
+        if train and self.augmentation is not None:
+            generator = torch.Generator(device=images.device)
+            generator.manual_seed(self.seed * 1_000_003 + int(self.global_step))
+            images, points = augment_batch(images, points, self.augmentation, generator)
+        if self.task.sample_kind == "instance" and self.crop_size is not None:
+            images, points = center_crop(images, points, self.crop_size)
+        if self.channels_last:
+            images = images.contiguous(memory_format=torch.channels_last)
+        targets = self.task.make_targets(points, batch["classes"], tuple(images.shape[-2:]))
+        return images, points, targets
+
+    def forward(self, images: Tensor) -> dict[str, Tensor]:
+        return self.model(images)
+
+    def _step(self, batch: dict[str, Tensor], train: bool) -> tuple[Tensor, dict[str, Tensor]]:
+        images, _, targets = self.prepare_batch(batch, train)
+        ohkm = self.ohkm if train else None
+        if getattr(self.model, "stacks", 1) > 1 and train:
+            # Intermediate supervision: every stack of a stacked UNet learns the targets.
+            total, parts = None, {}
+            for outputs in self.model.forward_stacks(images):
+                loss, parts = self.task.loss(outputs, targets, ohkm)
+                total = loss if total is None else total + loss
+            return total, parts
+        outputs = self.model(images)
+        return self.task.loss(outputs, targets, ohkm)
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["posekit"] = dict(self.stamp)
+
+    def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
+        loss, parts = self._step(batch, train=True)
+        bs = batch["image"].shape[0]
+        self.samples_seen += int(bs)
+        self.log("train_loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=bs)
+        if len(parts) > 1:
+            for key, value in parts.items():
+                self.log(f"train_{key}_loss", value, on_step=False, on_epoch=True, batch_size=bs)
+        return loss
+
+    def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
+        loss, parts = self._step(batch, train=False)
+        bs = batch["image"].shape[0]
+        self.log("val_loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=bs)
+        if len(parts) > 1:
+            for key, value in parts.items():
+                self.log(f"val_{key}_loss", value, on_step=False, on_epoch=True, batch_size=bs)
+        return loss
+
+    # ------------------------------------------------------------------ optimisation
+    def configure_optimizers(self):  # noqa: ANN201 - Lightning's union return type
+        cls = torch.optim.AdamW if self.optim.optimizer_name == "AdamW" else torch.optim.Adam
+        optimizer = cls(self.model.parameters(), lr=self.optim.lr, amsgrad=self.optim.amsgrad)
+        if self.optim.step_lr is not None:
+            step_size, gamma = self.optim.step_lr
+            scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=step_size,
+                                                        gamma=gamma)
+            return {"optimizer": optimizer,
+                    "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"}}
+        if self.optim.plateau is not None:
+            scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="min",
+                                                                   **self.optim.plateau)
+            return {"optimizer": optimizer,
+                    "lr_scheduler": {"scheduler": scheduler, "interval": "epoch",
+                                     "monitor": "val_loss"}}
+        return optimizer

@@ -1,0 +1,294 @@
+"""``train(config)``: from a configuration to a finished run folder.
+
+Steps: load and split the labels -> resolve what the config leaves open -> build datasets,
+model and Lightning module -> fit -> export the inference graph -> predict the validation
+split and write ``metrics.val.json``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import lightning as L
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from posekit.config import effective_max_stride, load_config, save_config
+from posekit.config.schema import TrainingJobConfig
+from posekit.data.augmentation import AugmentationParams
+from posekit.data.datasets import FrameDataset, InstanceDataset, augmentation_margin
+from posekit.data.image_store import ImageStore, measure_frame_sizes
+from posekit.data.preprocessing import PreprocessingParams
+from posekit.data.sampler import EpochSampler, steps_per_epoch
+from posekit.errors import ConfigError, DataError
+from posekit.io.splits import load_train_val
+from posekit.models.build import build_model, count_parameters
+from posekit.tasks.base import Task
+from posekit.tasks.losses import OHKMParams
+from posekit.tasks.registry import make_task
+from posekit.tasks.resolve import ResolvedData, resolve_data
+from posekit.training.module import OptimSettings, PoseLightningModule
+
+logger = logging.getLogger("posekit.training")
+
+
+@dataclass
+class TrainingResult:
+    """What a finished training run produced."""
+
+    run_dir: Path
+    config: TrainingJobConfig
+    best_checkpoint: Path | None
+    last_checkpoint: Path | None
+    epochs: int
+    train_samples_per_s: float
+    wall_time_s: float
+    metrics: dict | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def resolve_run_dir(cfg: TrainingJobConfig, resuming: bool) -> Path:
+    """``<ckpt_dir>/<run_name>``; a fresh run never reuses a folder that has a model in it."""
+    tc = cfg.trainer_config
+    ckpt_dir = Path(tc.ckpt_dir) if tc.ckpt_dir else Path(".")
+    name = tc.run_name or f"{datetime.now():%y%m%d_%H%M%S}.{cfg.model_config.head_type}"
+    run_dir = ckpt_dir / name
+    if resuming:
+        return run_dir
+    if run_dir.exists() and any((run_dir / n).exists() for n in ("best.ckpt", "last.ckpt")):
+        i = 1
+        while (ckpt_dir / f"{name}_{i}").exists():
+            i += 1
+        logger.warning("%s already holds a trained model; writing this run to %s_%d instead",
+                       run_dir, name, i)
+        run_dir = ckpt_dir / f"{name}_{i}"
+    return run_dir
+
+
+def optim_settings(cfg: TrainingJobConfig) -> OptimSettings:
+    """Optimizer / scheduler settings from ``trainer_config``."""
+    tc = cfg.trainer_config
+    sched = tc.lr_scheduler
+    step = plateau = None
+    if sched is not None and sched.step_lr is not None:
+        step = (int(sched.step_lr.step_size), float(sched.step_lr.gamma))
+    elif sched is not None and sched.reduce_lr_on_plateau is not None:
+        p = sched.reduce_lr_on_plateau
+        plateau = {"threshold": float(p.threshold), "threshold_mode": p.threshold_mode,
+                   "cooldown": int(p.cooldown), "patience": int(p.patience),
+                   "factor": float(p.factor), "min_lr": p.min_lr}
+    return OptimSettings(tc.optimizer_name, float(tc.optimizer.lr), bool(tc.optimizer.amsgrad),
+                         step, plateau)
+
+
+def _stores(cfg: TrainingJobConfig, data: ResolvedData, run_dir: Path
+            ) -> tuple[ImageStore, ImageStore, PreprocessingParams]:
+    dc = cfg.data_config
+    max_stride = effective_max_stride(cfg.model_config.active_backbone)
+    prep = PreprocessingParams.from_config(dc.preprocessing, max_stride)
+    train_sizes = measure_frame_sizes(data.train)
+    val_sizes = measure_frame_sizes(data.val)
+    model_size = prep.plan_input_size([tuple(s) for s in np.concatenate([train_sizes, val_sizes])])
+    cache_root = Path(dc.cache_img_path) if dc.cache_img_path else run_dir
+    stores = []
+    for name, table, sizes in (("train", data.train, train_sizes), ("val", data.val, val_sizes)):
+        stores.append(ImageStore(table, prep, model_size, sizes, mode=dc.data_pipeline_fw,
+                                 cache_dir=cache_root / f"{name}_imgs",
+                                 use_existing=dc.use_existing_imgs))
+    return stores[0], stores[1], prep
+
+
+def _datasets(cfg: TrainingJobConfig, task: Task, data: ResolvedData, train_store: ImageStore,
+              val_store: ImageStore, aug: AugmentationParams | None):
+    info = data.info
+    if task.sample_kind == "instance":
+        geo = aug.geometric if aug is not None else None
+        rotation = geo is not None and (geo.rotation_min != 0 or geo.rotation_max != 0)
+        scale_min = geo.scale_min if geo is not None else 1.0
+        window = augmentation_margin(info.crop_size, rotation, scale_min) if geo else info.crop_size
+        train_ds = InstanceDataset(train_store, info.crop_size, window, info.anchor_index,
+                                   info.class_names)
+        val_ds = InstanceDataset(val_store, info.crop_size, info.crop_size, info.anchor_index,
+                                 info.class_names)
+        if len(train_ds) == 0:
+            raise DataError("no instance has a visible point to crop around; nothing to train on.")
+        return train_ds, val_ds
+    n_max = max(data.train.max_instances, data.val.max_instances, 1)
+    return (FrameDataset(train_store, info.class_names, n_max),
+            FrameDataset(val_store, info.class_names, n_max))
+
+
+def _augmentation(cfg: TrainingJobConfig, data: ResolvedData) -> AugmentationParams | None:
+    dc = cfg.data_config
+    if not dc.use_augmentations_train or dc.augmentation_config is None:
+        return None
+    ac = dc.augmentation_config
+    if ac.intensity is None and ac.geometric is None:
+        return None
+    return AugmentationParams.from_config(ac.intensity, ac.geometric, data.info.symmetries)
+
+
+def _loaders(cfg: TrainingJobConfig, train_ds, val_ds, seed: int) -> tuple[DataLoader, DataLoader]:
+    tc = cfg.trainer_config
+    tl, vl = tc.train_data_loader, tc.val_data_loader
+    steps = steps_per_epoch(len(train_ds), tl.batch_size, tc.min_train_steps_per_epoch,
+                            tc.train_steps_per_epoch)
+    sampler = EpochSampler(len(train_ds), steps * tl.batch_size, tl.shuffle, seed)
+    common = {"pin_memory": torch.cuda.is_available()}
+    train_loader = DataLoader(train_ds, batch_size=tl.batch_size, sampler=sampler,
+                              num_workers=tl.num_workers, drop_last=False,
+                              persistent_workers=tl.num_workers > 0, **common)
+    val_loader = DataLoader(val_ds, batch_size=vl.batch_size, shuffle=vl.shuffle,
+                            num_workers=vl.num_workers, persistent_workers=vl.num_workers > 0,
+                            **common)
+    return train_loader, val_loader
+
+
+def _trainer_kwargs(cfg: TrainingJobConfig) -> dict:
+    """Hardware settings passed straight through to ``lightning.Trainer``."""
+    tc = cfg.trainer_config
+    devices: object = tc.trainer_devices if tc.trainer_devices is not None else "auto"
+    if tc.trainer_device_indices:
+        devices = list(tc.trainer_device_indices)
+    accelerator = tc.trainer_accelerator or "auto"
+    return {"accelerator": accelerator, "devices": devices,
+            "strategy": tc.trainer_strategy or "auto", "profiler": tc.profiler}
+
+
+def _callbacks(cfg: TrainingJobConfig, run_dir: Path, viz_data) -> list[L.Callback]:
+    from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+
+    from posekit.training.callbacks import SaveOnInterrupt, TrainingLogCSV, ZMQProgress
+    from lightning.pytorch.callbacks import RichProgressBar
+    from posekit.training.visualize import PredictionVisualizer
+
+    tc = cfg.trainer_config
+    callbacks: list[L.Callback] = [TrainingLogCSV(run_dir / "training_log.csv")]
+    if tc.save_ckpt:
+        top_k = int(tc.model_ckpt.save_top_k)
+        callbacks.append(ModelCheckpoint(
+            dirpath=run_dir, filename="best" if top_k in (0, 1) else "best-{epoch:03d}",
+            monitor="val_loss", mode="min", save_top_k=top_k, save_last=bool(tc.model_ckpt.save_last),
+            auto_insert_metric_name=False, enable_version_counter=False))
+        callbacks.append(SaveOnInterrupt(run_dir / "last.ckpt"))
+    es = tc.early_stopping
+    if es is not None and es.stop_training_on_plateau:
+        callbacks.append(EarlyStopping(monitor="val_loss", mode="min", min_delta=float(es.min_delta),
+                                       patience=int(es.patience)))
+    zmq = tc.zmq
+    if zmq is not None and (zmq.publish_port or zmq.controller_port or zmq.publish_address
+                            or zmq.controller_address):
+        callbacks.append(ZMQProgress(zmq.publish_port, zmq.controller_port, zmq.publish_address,
+                                     zmq.controller_address, zmq.controller_polling_timeout,
+                                     what=run_dir.name))
+    if tc.visualize_preds_during_training:
+        wb = tc.wandb
+        callbacks.append(PredictionVisualizer(
+            run_dir / "viz", viz_data, keep=bool(tc.keep_viz),
+            log_to_wandb=bool(tc.use_wandb and wb is not None and wb.save_viz_imgs_wandb)))
+    if tc.enable_progress_bar:
+        callbacks.append(RichProgressBar(leave=True))
+    return callbacks
+
+
+def _loggers(cfg: TrainingJobConfig, run_dir: Path) -> list:
+    tc = cfg.trainer_config
+    if not tc.use_wandb:
+        return []
+    from posekit.training.wandb_logging import make_wandb_logger
+
+    return [make_wandb_logger(cfg, run_dir)]
+
+
+def train(config: TrainingJobConfig | str | os.PathLike[str] | dict,
+          overrides: list[str] | tuple[str, ...] = ()) -> TrainingResult:
+    """Train the model a configuration describes and fill its run folder.
+
+    Args:
+        config: A :class:`TrainingJobConfig`, a YAML path or a dict.
+        overrides: Dotted overrides (``trainer_config.max_epochs=5``).
+    """
+    from posekit.training.callbacks import AtomicCheckpointIO
+    from posekit.training.finish import finish_run
+
+    cfg = load_config(config, overrides)
+    tc = cfg.trainer_config
+    seed = int(tc.seed) if tc.seed is not None else int(np.random.SeedSequence().entropy % 2**31)
+    L.seed_everything(seed, workers=True, verbose=False)
+    resume = tc.resume_ckpt_path
+    if resume and not Path(resume).is_file():
+        raise ConfigError(
+            f"trainer_config.resume_ckpt_path: {resume} does not exist; expected a .ckpt file "
+            "(usually <run folder>/last.ckpt)."
+        )
+    dc = cfg.data_config
+    train_labels, val_labels = load_train_val(dc.train_labels_path, dc.val_labels_path,
+                                              dc.validation_fraction, seed,
+                                              dc.user_instances_only)
+    data = resolve_data(cfg, train_labels, val_labels)
+    cfg = data.config
+    run_dir = resolve_run_dir(cfg, resuming=bool(resume))
+    run_dir.mkdir(parents=True, exist_ok=True)
+    task = make_task(cfg.model_config, data.info)
+    aug = _augmentation(cfg, data)
+    train_store, val_store, _ = _stores(cfg, data, run_dir)
+    train_ds, val_ds = _datasets(cfg, task, data, train_store, val_store, aug)
+    crop = data.info.crop_size
+    model = build_model(cfg.model_config, task.output_channels,
+                        input_size=(crop, crop) if crop else None)
+    cfg.model_config.total_params = count_parameters(model)
+    cfg.trainer_config.ckpt_dir = str(run_dir.parent)
+    cfg.trainer_config.run_name = run_dir.name
+    if tc.seed is None:
+        cfg.trainer_config.seed = seed
+    save_config(cfg, run_dir / "training_config.yaml")
+    _save_splits(data, run_dir)
+    module = PoseLightningModule(model, task, optim_settings(cfg), aug,
+                                 OHKMParams.from_config(tc.online_hard_keypoint_mining),
+                                 crop_size=crop if task.sample_kind == "instance" else None,
+                                 seed=seed, channels_last=True)
+    module.stamp = {"head_type": task.head_type, "node_names": list(data.info.node_names)}
+    train_loader, val_loader = _loaders(cfg, train_ds, val_ds, seed)
+    trainer = L.Trainer(
+        max_epochs=int(tc.max_epochs), callbacks=_callbacks(cfg, run_dir, val_ds),
+        logger=_loggers(cfg, run_dir) or False, enable_checkpointing=bool(tc.save_ckpt),
+        enable_progress_bar=bool(tc.enable_progress_bar), enable_model_summary=False,
+        default_root_dir=str(run_dir), deterministic=False, num_sanity_val_steps=0,
+        log_every_n_steps=max(1, min(50, len(train_loader))),
+        plugins=[AtomicCheckpointIO()], **_trainer_kwargs(cfg))
+    start = time.perf_counter()
+    trainer.fit(module, train_loader, val_loader, ckpt_path=resume or None)
+    wall = time.perf_counter() - start
+    samples = module.samples_seen
+    result = TrainingResult(
+        run_dir=run_dir, config=cfg,
+        best_checkpoint=_existing(run_dir / "best.ckpt"),
+        last_checkpoint=_existing(run_dir / "last.ckpt"),
+        epochs=int(trainer.current_epoch), train_samples_per_s=samples / max(wall, 1e-9),
+        wall_time_s=wall, notes=list(data.notes))
+    if dc.data_pipeline_fw == "torch_dataset_cache_img_disk" and dc.delete_cache_imgs_after_training:
+        train_store.delete_disk_cache()
+        val_store.delete_disk_cache()
+    if trainer.interrupted:
+        return result
+    finish_run(result, data)
+    return result
+
+
+def _existing(path: Path) -> Path | None:
+    return path if path.is_file() else None
+
+
+def _save_splits(data: ResolvedData, run_dir: Path) -> None:
+    """Save the train / validation splits beside the model (labels only, no frames)."""
+    from posekit.io.writers import save_labels
+
+    for name, labels in (("train", data.train_labels), ("val", data.val_labels)):
+        save_labels(labels, run_dir / f"labels_gt.{name}.slp")
