@@ -25,3 +25,67 @@ def shared_data() -> Path:
             "project, or set POSEKIT_SHARED_DATA); these tests run in CI where it is present"
         )
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def synth_single(tmp_path_factory) -> Path:
+    """A small synthetic single-mouse dataset (64x64, 60 frames) as a .pkg.slp."""
+    from posekit.io.synthetic import SynthSpec, write_dataset
+
+    path = tmp_path_factory.mktemp("synth") / "single.pkg.slp"
+    write_dataset(SynthSpec(n_frames=60, height=64, width=64, seed=11, animal_size=0.45,
+                            occluders=0), path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def synth_pair(tmp_path_factory) -> Path:
+    """A small synthetic dataset with two identifiable mice per frame (96x96, 60 frames)."""
+    from posekit.io.synthetic import SynthSpec, write_dataset
+
+    path = tmp_path_factory.mktemp("synth") / "pair.pkg.slp"
+    write_dataset(SynthSpec(n_frames=60, n_animals=2, height=96, width=96, seed=12,
+                            animal_size=0.35, occluders=0), path)
+    return path
+
+
+def tiny_config(model_type: str, labels: Path, run_dir: Path, **trainer) -> dict:
+    """A small, fast configuration of ``model_type`` for tests (dotted keys in ``trainer``
+    override ``trainer_config`` entries)."""
+    heads = {
+        "single_instance": {"confmaps": {"sigma": 2.0, "output_stride": 2}},
+        "centroid": {"confmaps": {"sigma": 2.0, "output_stride": 2}},
+        "centered_instance": {"confmaps": {"sigma": 2.0, "output_stride": 2}},
+        "bottomup": {"confmaps": {"sigma": 2.0, "output_stride": 2},
+                     "pafs": {"sigma": 3.0, "output_stride": 4}},
+        "multi_class_bottomup": {"confmaps": {"sigma": 2.0, "output_stride": 2},
+                                 "class_maps": {"sigma": 3.0, "output_stride": 2}},
+        "multi_class_topdown": {"confmaps": {"sigma": 2.0, "output_stride": 2},
+                                "class_vectors": {"num_fc_units": 32, "output_stride": 8}},
+    }
+    config = {
+        "data_config": {"train_labels_path": [str(labels)], "validation_fraction": 0.2,
+                        "data_pipeline_fw": "torch_dataset_cache_img_memory",
+                        "preprocessing": {"min_crop_size": 16}},
+        "model_config": {
+            "backbone_config": {"unet": {"in_channels": 1, "filters": 8, "filters_rate": 2.0,
+                                         "max_stride": 8, "output_stride": 2}},
+            "head_configs": {model_type: heads[model_type]},
+        },
+        "trainer_config": {
+            "train_data_loader": {"batch_size": 4, "shuffle": True},
+            "val_data_loader": {"batch_size": 4},
+            "model_ckpt": {"save_top_k": 1, "save_last": True},
+            "max_epochs": 2, "min_train_steps_per_epoch": 5, "seed": 0, "save_ckpt": True,
+            "ckpt_dir": str(run_dir.parent), "run_name": run_dir.name,
+            "optimizer": {"lr": 0.003}, "enable_progress_bar": False,
+        },
+    }
+    config["trainer_config"].update(trainer)
+    return config
+
+
+@pytest.fixture
+def make_tiny_config():
+    """Factory fixture around :func:`tiny_config`."""
+    return tiny_config

@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "posekit.cli.track_cmd",
     "posekit.cli.eval_cmd",
     "posekit.cli.export_cmd",
+    "posekit.cli.demo_cmd",
 )
 
 app = typer.Typer(

@@ -9,9 +9,9 @@ belongs to. Rules for one frame (:func:`group_by_class_maps`):
    model-input position ``(j * stride, i * stride)``), clamped to the map.
 2. Per node, peaks are assigned to classes one-to-one so that the total class value is
    maximal (Hungarian algorithm). Only pairs whose value is at least ``min_class_score``
-   may be assigned; a peak without such a pair, or left over when a node has more peaks
-   than classes, is dropped (so of two peaks competing for one class the one with the
-   weaker class value is dropped).
+   may be assigned. A peak without such a pair is dropped, and so are the peaks left over
+   when a node has more candidate peaks than classes (e.g. of two peaks that only class
+   ``c`` claims, the one where class ``c``'s map is weaker).
 3. Every class with at least one assigned peak becomes one instance, holding its assigned
    peak of each node (``NaN`` where none). Instances are ordered by class index and carry
    that class index as their identity.
@@ -83,6 +83,11 @@ def assign_peaks_to_classes(
     """
     values = np.asarray(values, dtype=np.float64)
     nodes = np.asarray(peak_nodes).astype(np.int64).reshape(-1)
+    if values.ndim != 2 or len(values) != len(nodes):
+        raise DataError(
+            f"values: got shape {tuple(values.shape)} for {len(nodes)} peaks; expected "
+            f"({len(nodes)}, classes), one row of class values per peak."
+        )
     allowed = values >= min_class_score  # False for NaN
     # Barred pairs weigh 0 and allowed ones >= 0: every matching among allowed pairs extends
     # to a full rectangular assignment of the same total, so dropping the barred pairs of the

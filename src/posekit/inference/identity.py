@@ -62,9 +62,7 @@ def class_map_values(points: ArrayLike, class_maps: ArrayLike, stride: float) ->
     return np.where(finite[..., None], values, np.nan)
 
 
-def class_map_scores(
-    instances: ArrayLike, class_maps: ArrayLike, stride: float
-) -> np.ndarray:
+def class_map_scores(instances: ArrayLike, class_maps: ArrayLike, stride: float) -> np.ndarray:
     """Mean class-map value at each instance's visible points.
 
     Class maps are read with bilinear interpolation at ``(x / stride, y / stride)`` (the

@@ -54,8 +54,8 @@ __all__ = [
     "group_instances",
     "group_instances_batch",
     "match_edge_candidates",
-    "score_edge_candidates",
     "peaks_per_sample",
+    "score_edge_candidates",
 ]
 
 

@@ -65,16 +65,17 @@ def bilinear_sample(
     _, h, w = maps.shape
     gx = np.clip(np.asarray(gx, dtype=np.float64), 0, w - 1)
     gy = np.clip(np.asarray(gy, dtype=np.float64), 0, h - 1)
-    x0 = np.minimum(np.floor(gx).astype(np.int64), max(w - 2, 0))
-    y0 = np.minimum(np.floor(gy).astype(np.int64), max(h - 2, 0))
-    x1 = np.minimum(x0 + 1, w - 1)
-    y1 = np.minimum(y0 + 1, h - 1)
-    fx = np.clip(gx - x0, 0.0, 1.0)
-    fy = np.clip(gy - y0, 0.0, 1.0)
+    # Top-left corner of the cell holding the position (truncation is floor on >= 0); the
+    # last row / column is reached with weight 1 from the one before it.
+    x0 = np.minimum(gx.astype(np.int64), max(w - 2, 0))
+    y0 = np.minimum(gy.astype(np.int64), max(h - 2, 0))
+    fx = np.minimum(gx - x0, 1.0)
+    fy = np.minimum(gy - y0, 1.0)
     flat = np.ascontiguousarray(maps).reshape(-1)
-    base = np.asarray(channels, dtype=np.int64) * (h * w)
-    top = flat[base + y0 * w + x0] * (1 - fx) + flat[base + y0 * w + x1] * fx
-    bottom = flat[base + y1 * w + x0] * (1 - fx) + flat[base + y1 * w + x1] * fx
+    i00 = np.asarray(channels, dtype=np.int64) * (h * w) + (y0 * w + x0)
+    dx, dy = int(w > 1), w * int(h > 1)  # offsets of the right / lower neighbours
+    top = flat[i00] * (1 - fx) + flat[i00 + dx] * fx
+    bottom = flat[i00 + dy] * (1 - fx) + flat[i00 + dy + dx] * fx
     return top * (1 - fy) + bottom * fy
 
 
@@ -159,10 +160,11 @@ def score_edge_candidates(
     unit = vec / np.maximum(length, 1e-6)[:, None]
     steps = np.linspace(0.0, 1.0, n_points)
     samples = start[:, None, :] + steps[None, :, None] * vec[:, None, :]  # (Q, S, 2)
-    gx, gy = samples[..., 0] / stride, samples[..., 1] / stride
-    channels = 2 * edge_idx[:, None, None] + np.arange(2)  # (Q, 1, 2): x and y components
-    field = bilinear_sample(pafs, channels, gx[..., None], gy[..., None])  # (Q, S, 2)
-    dots = (field * unit[:, None, :]).sum(axis=-1)
+    # Both components of every sample in one read, laid out (2, Q * S) for long inner loops.
+    gx, gy = samples[..., 0].reshape(-1) / stride, samples[..., 1].reshape(-1) / stride
+    channels = np.repeat(2 * edge_idx, n_points)[None] + np.array([[0], [1]])
+    vx, vy = bilinear_sample(pafs, channels, gx, gy).reshape(2, len(src), n_points)
+    dots = vx * unit[:, 0, None] + vy * unit[:, 1, None]
     scores = dots.mean(axis=1)
     if max_edge_length is not None:
         penalty = np.minimum(max_edge_length / np.maximum(length, 1e-6) - 1.0, 0.0)

@@ -48,11 +48,14 @@ class BottomUpPredictor(Predictor):
         strides = self.run.strides
         classes = None
         if self.has_classes:
-            from posekit.inference.class_map_grouping import group_by_class_maps_batch
+            from posekit.inference.class_map_grouping import (
+                ClassMapGroupingParams,
+                group_by_class_maps_batch,
+            )
 
             inst, pscores, iscores, classes = group_by_class_maps_batch(
                 *peaks, out["class_maps"], strides["class_maps"], self.info.n_nodes,
-                min_class_score=self.min_class_score, n_frames=len(frames))
+                ClassMapGroupingParams(min_class_score=self.min_class_score))
         else:
             from posekit.inference.paf_grouping import group_instances_batch
 

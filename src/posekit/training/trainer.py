@@ -208,12 +208,15 @@ def _loggers(cfg: TrainingJobConfig, run_dir: Path) -> list:
 
 
 def train(config: TrainingJobConfig | str | os.PathLike[str] | dict,
-          overrides: list[str] | tuple[str, ...] = ()) -> TrainingResult:
+          overrides: list[str] | tuple[str, ...] = (),
+          time_limit_s: float | None = None) -> TrainingResult:
     """Train the model a configuration describes and fill its run folder.
 
     Args:
         config: A :class:`TrainingJobConfig`, a YAML path or a dict.
         overrides: Dotted overrides (``trainer_config.max_epochs=5``).
+        time_limit_s: Stop training (cleanly, after saving) once this much time has passed,
+            even before ``max_epochs`` (used by the demo).
     """
     from posekit.training.callbacks import AtomicCheckpointIO
     from posekit.training.finish import finish_run
@@ -262,7 +265,9 @@ def train(config: TrainingJobConfig | str | os.PathLike[str] | dict,
         enable_progress_bar=bool(tc.enable_progress_bar), enable_model_summary=False,
         default_root_dir=str(run_dir), deterministic=False, num_sanity_val_steps=0,
         log_every_n_steps=max(1, min(50, len(train_loader))),
-        plugins=[AtomicCheckpointIO()], **_trainer_kwargs(cfg))
+        plugins=[AtomicCheckpointIO()],
+        max_time={"seconds": float(time_limit_s)} if time_limit_s else None,
+        **_trainer_kwargs(cfg))
     start = time.perf_counter()
     trainer.fit(module, train_loader, val_loader, ckpt_path=resume or None)
     wall = time.perf_counter() - start
