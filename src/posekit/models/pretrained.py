@@ -1,0 +1,168 @@
+"""ImageNet weights from torchvision for the ConvNeXt and Swin encoders.
+
+``pre_trained_weights`` names a torchvision weights enum ("ConvNeXt_Tiny_Weights",
+"Swin_T_Weights"...). Its default ImageNet-1k state dict is fetched through torchvision
+(downloaded once into the torch hub cache) and mapped onto the encoder:
+
+* ``features.*`` -> ``features.*`` (our encoders use torchvision's module names);
+* the final norm (ConvNeXt ``classifier.0.*``, Swin ``norm.*``) -> ``norm.*``;
+* the classifier (``classifier.2.*`` / ``head.*``) is not used;
+* the stem convolution is adapted to ``in_channels`` (:func:`adapt_stem_weight`).
+
+Tensors whose shapes differ from ours (another window size, a different stem kernel) stay
+at their initial values and are listed in the report.
+"""
+
+from __future__ import annotations
+
+import urllib.error
+from collections.abc import Mapping
+
+import torch
+from torch import Tensor, nn
+
+from posekit.errors import ConfigError, ModelError
+from posekit.models.loading import LoadReport, load_matching
+
+#: Weights name -> (backbone kind, architecture the weights were trained with).
+TORCHVISION_WEIGHTS: dict[str, tuple[str, dict[str, object]]] = {
+    "ConvNeXt_Tiny_Weights": (
+        "convnext",
+        {"depths": [3, 3, 9, 3], "channels": [96, 192, 384, 768]},
+    ),
+    "ConvNeXt_Small_Weights": (
+        "convnext",
+        {"depths": [3, 3, 27, 3], "channels": [96, 192, 384, 768]},
+    ),
+    "ConvNeXt_Base_Weights": (
+        "convnext",
+        {"depths": [3, 3, 27, 3], "channels": [128, 256, 512, 1024]},
+    ),
+    "ConvNeXt_Large_Weights": (
+        "convnext",
+        {"depths": [3, 3, 27, 3], "channels": [192, 384, 768, 1536]},
+    ),
+    "Swin_T_Weights": ("swint", {"embed": 96, "depths": [2, 2, 6, 2], "channels": [3, 6, 12, 24]}),
+    "Swin_S_Weights": (
+        "swint",
+        {"embed": 96, "depths": [2, 2, 18, 2], "channels": [3, 6, 12, 24]},
+    ),
+    "Swin_B_Weights": (
+        "swint",
+        {"embed": 128, "depths": [2, 2, 18, 2], "channels": [4, 8, 16, 32]},
+    ),
+}
+
+_STEM_WEIGHT = "features.0.0.weight"
+_FINAL_NORM = {"convnext": "classifier.0.", "swint": "norm."}
+
+
+def adapt_stem_weight(weight: Tensor, in_channels: int) -> Tensor:
+    """Adapt an RGB stem kernel ``(C, 3, k, k)`` to ``in_channels`` input channels.
+
+    * 3 channels: unchanged.
+    * otherwise every new channel gets ``sum over RGB / in_channels``. For a grey image
+      (``in_channels = 1``) that is the RGB sum, so the stem responds to the grey image
+      exactly as the ImageNet network responds to the same grey image copied into R, G
+      and B; for ``n`` identical channels the response is the same again.
+    """
+    if in_channels == weight.shape[1]:
+        return weight.clone()
+    summed = weight.sum(dim=1, keepdim=True) / in_channels
+    return summed.expand(-1, in_channels, -1, -1).contiguous()
+
+
+def map_torchvision_state(
+    tv_state: Mapping[str, Tensor], kind: str, in_channels: int
+) -> tuple[dict[str, Tensor], list[tuple[str, str]]]:
+    """Rename a torchvision ConvNeXt / Swin state dict to our encoder's names.
+
+    Returns ``(tensors for our backbone, [(torchvision name, reason)] not used)``.
+    """
+    final_norm = _FINAL_NORM[kind]
+    mapped: dict[str, Tensor] = {}
+    unused: list[tuple[str, str]] = []
+    for name, value in tv_state.items():
+        if name == _STEM_WEIGHT:
+            mapped[name] = adapt_stem_weight(value, in_channels)
+        elif name.startswith("features."):
+            mapped[name] = value
+        elif name.startswith(final_norm):
+            mapped["norm." + name[len(final_norm) :]] = value
+        else:
+            unused.append((name, "ImageNet classifier, not part of the encoder"))
+    return mapped, unused
+
+
+def check_weights_name(name: str, kind: str, arch: Mapping[str, object], field: str) -> None:
+    """Check that ``name`` is a known weights enum for this backbone and architecture."""
+    valid = [key for key, (k, _) in TORCHVISION_WEIGHTS.items() if k == kind]
+    if name not in valid:
+        raise ConfigError(
+            f"{field}.pre_trained_weights: got {name!r}; expected one of "
+            f"{', '.join(valid)} or null."
+        )
+    expected = TORCHVISION_WEIGHTS[name][1]
+    mismatched = [key for key, value in expected.items() if list_or_value(arch[key]) != value]
+    if mismatched:
+        raise ConfigError(
+            f"{field}.pre_trained_weights: {name} was trained with "
+            + ", ".join(f"{key}={expected[key]}" for key in expected)
+            + " but the backbone has "
+            + ", ".join(f"{key}={list_or_value(arch[key])}" for key in expected)
+            + ". Set model_type to the matching size (and arch: null) or choose the weights "
+            "of your architecture."
+        )
+
+
+def list_or_value(value: object) -> object:
+    """Normalise sequences to lists of ints for comparisons."""
+    if isinstance(value, (list, tuple)):
+        return [int(v) for v in value]
+    return value
+
+
+def fetch_torchvision_state(name: str) -> dict[str, Tensor]:
+    """Download (or read from the torch hub cache) the ImageNet state dict ``name``.
+
+    Raises:
+        ModelError: when the file is not cached and cannot be downloaded.
+    """
+    import torchvision.models as tvm
+
+    enum = getattr(tvm, name)
+    weights = enum.DEFAULT
+    try:
+        return weights.get_state_dict(progress=False, check_hash=False)
+    except (urllib.error.URLError, OSError, RuntimeError) as exc:
+        cache = f"{torch.hub.get_dir()}/checkpoints"
+        raise ModelError(
+            f"pre_trained_weights {name}: could not download {weights.url} ({exc}); expected "
+            f"network access or the file already in {cache}. Download it on a connected "
+            f"machine and copy it into {cache}, or set pre_trained_weights: null."
+        ) from exc
+
+
+def load_torchvision_weights(
+    backbone: nn.Module,
+    name: str,
+    kind: str,
+    state: Mapping[str, Tensor] | None = None,
+) -> LoadReport:
+    """Load the ImageNet weights ``name`` into ``backbone``'s encoder.
+
+    Args:
+        backbone: a :class:`~posekit.models.convnext.ConvNeXt` or
+            :class:`~posekit.models.swint.SwinT`.
+        name: torchvision weights enum name.
+        kind: ``"convnext"`` or ``"swint"``.
+        state: a torchvision state dict to use instead of downloading (tests, offline use).
+
+    Returns:
+        The :class:`LoadReport`; ``missing`` lists encoder tensors that kept their values.
+    """
+    if state is None:
+        state = fetch_torchvision_state(name)
+    mapped, unused = map_torchvision_state(state, kind, int(backbone.in_channels))
+    encoder_names = [key for key in backbone.state_dict() if key.startswith(("features.", "norm."))]
+    return load_matching(backbone, mapped, name, scope=encoder_names, skipped=unused)
