@@ -85,7 +85,7 @@ def tiny_config(model_type: str, labels: Path, run_dir: Path, **trainer) -> dict
     return config
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def make_tiny_config():
     """Factory fixture around :func:`tiny_config`."""
     return tiny_config

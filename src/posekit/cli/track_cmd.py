@@ -103,7 +103,7 @@ def track_cmd(
             if value is not None:
                 values[key] = value
         tracker = Tracker(TrackingConfig.from_dict(values, source=str(config or "command line")))
-    predictor = load_model(*model, **options)
+    predictor = load_model(*model, gt_centroids=gt_centroids, **options)
     if tracker is not None and predictor.predictor.has_classes:
         typer.secho("note: identity model: tracks come from the identity classes; "
                     "--tracking is ignored", fg=typer.colors.YELLOW, err=True)

@@ -43,8 +43,12 @@ def train_cmd(
         typer.echo(f"note: {note}")
     if result.metrics:
         typer.echo(f"validation: {summarize_metrics(result.metrics)}")
-    state = "interrupted" if result.metrics is None and result.last_checkpoint else "finished"
-    typer.echo(f"{state}: {result.epochs} epochs in {result.wall_time_s:.1f} s "
+    if result.interrupted:
+        typer.secho(f"interrupted after {result.epochs} epochs; resume with "
+                    f"trainer_config.resume_ckpt_path={result.last_checkpoint}",
+                    fg=typer.colors.YELLOW, err=True)
+        raise typer.Exit(130)
+    typer.echo(f"finished: {result.epochs} epochs in {result.wall_time_s:.1f} s "
                f"({result.train_samples_per_s:.1f} training samples/s); best checkpoint "
                f"{result.best_checkpoint or 'none'}")
 

@@ -34,6 +34,7 @@ class InferenceSettings:
     backend: str = "auto"
     device: str = "auto"
     batch_size: int = 8
+    gt_centroids: bool = False
 
 
 def build_predictor(runs: Sequence[RunFolder], settings: InferenceSettings) -> Predictor:
@@ -49,6 +50,11 @@ def build_predictor(runs: Sequence[RunFolder], settings: InferenceSettings) -> P
             from posekit.inference.predictors_bottomup import BottomUpPredictor
 
             return BottomUpPredictor(run, backend(run), s.peak_threshold, s.max_instances)
+        if run.head_type in ("centered_instance", "multi_class_topdown") and s.gt_centroids:
+            from posekit.inference.predictors_topdown import TopDownPredictor
+
+            return TopDownPredictor(None, None, run, backend(run), s.peak_threshold,
+                                    s.max_instances, max(1, s.batch_size * 2))
         if run.head_type == "centroid":
             raise ModelError(
                 f"{run.path}: a centroid model only finds where animals are; top-down inference "
@@ -126,15 +132,20 @@ class PosePredictor:
 
 def load_model(*paths: PathLike, peak_threshold: float = 0.2, max_instances: int | None = None,
                refinement: str | None = "integral", backend: str = "auto",
-               device: str = "auto", batch_size: int = 8) -> PosePredictor:
-    """Load one run folder (or a centroid + centered-instance pair) for prediction."""
+               device: str = "auto", batch_size: int = 8,
+               gt_centroids: bool = False) -> PosePredictor:
+    """Load one run folder (or a centroid + centered-instance pair) for prediction.
+
+    ``gt_centroids`` lets a centered-instance model run alone, cropping around anchors
+    given with the frames (``predict_source(..., use_gt_centroids=True)`` on labels).
+    """
     if len(paths) == 1 and isinstance(paths[0], (list, tuple)):
         paths = tuple(paths[0])
     if not paths:
         raise ModelError("load_model: no model given; expected at least one run folder.")
     runs = [open_run_folder(p) for p in paths]
     settings = InferenceSettings(peak_threshold, max_instances, refinement, backend, device,
-                                 batch_size)
+                                 batch_size, gt_centroids)
     return PosePredictor(runs, settings)
 
 

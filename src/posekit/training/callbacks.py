@@ -45,9 +45,12 @@ class TrainingLogCSV(L.Callback):
         self.path = Path(path)
         self.rows: list[dict[str, float]] = []
         self._epoch_start = 0.0
+        self._epoch_lr = math.nan
         self._elapsed_before = 0.0
+        self._fit_start = time.perf_counter()
 
-    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        # After a resume has restored the epoch counter: keep the rows of finished epochs.
         if self.path.is_file():
             with open(self.path, newline="") as fh:
                 self.rows = [
@@ -60,6 +63,7 @@ class TrainingLogCSV(L.Callback):
 
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._epoch_start = time.perf_counter()
+        self._epoch_lr = current_lr(trainer)
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         metrics = trainer.callback_metrics
@@ -68,7 +72,7 @@ class TrainingLogCSV(L.Callback):
             "epoch": float(trainer.current_epoch),
             "train_loss": _metric(metrics, "train_loss"),
             "val_loss": _metric(metrics, "val_loss"),
-            "lr": current_lr(trainer),
+            "lr": self._epoch_lr,
             "epoch_time_s": now - self._epoch_start,
             "elapsed_s": self._elapsed_before + (now - self._fit_start),
         }

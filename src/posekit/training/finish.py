@@ -36,10 +36,9 @@ def finish_run(result, data) -> None:
 
         metrics = evaluate_centroids(run, data.val_labels)
     else:
-        model = load_model(run_dir, backend="torch")
-        report = predict_source(model, data.val_labels,
-                                use_gt_centroids=head in ("centered_instance",
-                                                          "multi_class_topdown"))
+        topdown = head in ("centered_instance", "multi_class_topdown")
+        model = load_model(run_dir, backend="torch", gt_centroids=topdown)
+        report = predict_source(model, data.val_labels, use_gt_centroids=topdown)
         save_labels(report.labels, run_dir / "labels_pr.val.slp")
         metrics = evaluate(data.val_labels, report.labels)
         metrics["inference"] = {"frames": report.frames, "seconds": report.seconds,

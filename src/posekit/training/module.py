@@ -67,6 +67,10 @@ class PoseLightningModule(L.LightningModule):
         self.stamp: dict[str, object] = {"head_type": task.head_type,
                                          "node_names": list(task.info.node_names)}
         self.samples_seen = 0
+        self.scheduler: torch.optim.lr_scheduler.LRScheduler | None = None
+        self._scheduler_state: dict | None = None
+        self._val_sum = 0.0
+        self._val_count = 0
         if channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
 
@@ -106,6 +110,8 @@ class PoseLightningModule(L.LightningModule):
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["posekit"] = dict(self.stamp)
+        if self.scheduler is not None:
+            checkpoint["posekit_scheduler"] = self.scheduler.state_dict()
 
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
         loss, parts = self._step(batch, train=True)
@@ -117,9 +123,14 @@ class PoseLightningModule(L.LightningModule):
                 self.log(f"train_{key}_loss", value, on_step=False, on_epoch=True, batch_size=bs)
         return loss
 
+    def on_validation_epoch_start(self) -> None:
+        self._val_sum, self._val_count = 0.0, 0
+
     def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
         loss, parts = self._step(batch, train=False)
         bs = batch["image"].shape[0]
+        self._val_sum += float(loss.detach()) * bs
+        self._val_count += int(bs)
         self.log("val_loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=bs)
         if len(parts) > 1:
             for key, value in parts.items():
@@ -127,19 +138,33 @@ class PoseLightningModule(L.LightningModule):
         return loss
 
     # ------------------------------------------------------------------ optimisation
-    def configure_optimizers(self):  # noqa: ANN201 - Lightning's union return type
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        """The optimizer; the learning-rate schedule is stepped by this module itself.
+
+        Schedules step at the end of each validation epoch, *before* the checkpoint of that
+        epoch is written, and their state travels in the checkpoint, so a resumed run
+        continues the schedule exactly where an unbroken run would be.
+        """
         cls = torch.optim.AdamW if self.optim.optimizer_name == "AdamW" else torch.optim.Adam
         optimizer = cls(self.model.parameters(), lr=self.optim.lr, amsgrad=self.optim.amsgrad)
         if self.optim.step_lr is not None:
             step_size, gamma = self.optim.step_lr
-            scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=step_size,
-                                                        gamma=gamma)
-            return {"optimizer": optimizer,
-                    "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"}}
-        if self.optim.plateau is not None:
-            scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="min",
-                                                                   **self.optim.plateau)
-            return {"optimizer": optimizer,
-                    "lr_scheduler": {"scheduler": scheduler, "interval": "epoch",
-                                     "monitor": "val_loss"}}
+            self.scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=step_size,
+                                                             gamma=gamma)
+        elif self.optim.plateau is not None:
+            self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+                optimizer, mode="min", **self.optim.plateau)
+        if self.scheduler is not None and self._scheduler_state is not None:
+            self.scheduler.load_state_dict(self._scheduler_state)
         return optimizer
+
+    def on_validation_epoch_end(self) -> None:
+        if self.trainer.sanity_checking or self._val_count == 0 or self.scheduler is None:
+            return
+        if isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+            self.scheduler.step(self._val_sum / self._val_count)
+        else:
+            self.scheduler.step()
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        self._scheduler_state = checkpoint.get("posekit_scheduler")

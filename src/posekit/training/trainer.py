@@ -52,6 +52,7 @@ class TrainingResult:
     wall_time_s: float
     metrics: dict | None = None
     notes: list[str] = field(default_factory=list)
+    interrupted: bool = False
 
 
 def resolve_run_dir(cfg: TrainingJobConfig, resuming: bool) -> Path:
@@ -209,7 +210,8 @@ def _loggers(cfg: TrainingJobConfig, run_dir: Path) -> list:
 
 def train(config: TrainingJobConfig | str | os.PathLike[str] | dict,
           overrides: list[str] | tuple[str, ...] = (),
-          time_limit_s: float | None = None) -> TrainingResult:
+          time_limit_s: float | None = None,
+          callbacks: list[L.Callback] | None = None) -> TrainingResult:
     """Train the model a configuration describes and fill its run folder.
 
     Args:
@@ -217,6 +219,7 @@ def train(config: TrainingJobConfig | str | os.PathLike[str] | dict,
         overrides: Dotted overrides (``trainer_config.max_epochs=5``).
         time_limit_s: Stop training (cleanly, after saving) once this much time has passed,
             even before ``max_epochs`` (used by the demo).
+        callbacks: Extra Lightning callbacks (e.g. custom logging).
     """
     from posekit.training.callbacks import AtomicCheckpointIO
     from posekit.training.finish import finish_run
@@ -260,7 +263,8 @@ def train(config: TrainingJobConfig | str | os.PathLike[str] | dict,
     module.stamp = {"head_type": task.head_type, "node_names": list(data.info.node_names)}
     train_loader, val_loader = _loaders(cfg, train_ds, val_ds, seed)
     trainer = L.Trainer(
-        max_epochs=int(tc.max_epochs), callbacks=_callbacks(cfg, run_dir, val_ds),
+        max_epochs=int(tc.max_epochs),
+        callbacks=_callbacks(cfg, run_dir, val_ds) + list(callbacks or []),
         logger=_loggers(cfg, run_dir) or False, enable_checkpointing=bool(tc.save_ckpt),
         enable_progress_bar=bool(tc.enable_progress_bar), enable_model_summary=False,
         default_root_dir=str(run_dir), deterministic=False, num_sanity_val_steps=0,
@@ -269,7 +273,12 @@ def train(config: TrainingJobConfig | str | os.PathLike[str] | dict,
         max_time={"seconds": float(time_limit_s)} if time_limit_s else None,
         **_trainer_kwargs(cfg))
     start = time.perf_counter()
-    trainer.fit(module, train_loader, val_loader, ckpt_path=resume or None)
+    try:
+        trainer.fit(module, train_loader, val_loader, ckpt_path=resume or None)
+    except SystemExit:
+        # Lightning exits after a graceful shutdown on Ctrl-C; last.ckpt has been written.
+        if not trainer.interrupted:
+            raise
     wall = time.perf_counter() - start
     samples = module.samples_seen
     result = TrainingResult(
@@ -277,7 +286,7 @@ def train(config: TrainingJobConfig | str | os.PathLike[str] | dict,
         best_checkpoint=_existing(run_dir / "best.ckpt"),
         last_checkpoint=_existing(run_dir / "last.ckpt"),
         epochs=int(trainer.current_epoch), train_samples_per_s=samples / max(wall, 1e-9),
-        wall_time_s=wall, notes=list(data.notes))
+        wall_time_s=wall, notes=list(data.notes), interrupted=bool(trainer.interrupted))
     if dc.data_pipeline_fw == "torch_dataset_cache_img_disk" and dc.delete_cache_imgs_after_training:
         train_store.delete_disk_cache()
         val_store.delete_disk_cache()
@@ -292,8 +301,9 @@ def _existing(path: Path) -> Path | None:
 
 
 def _save_splits(data: ResolvedData, run_dir: Path) -> None:
-    """Save the train / validation splits beside the model (labels only, no frames)."""
+    """Save the train / validation splits beside the model; frames that were embedded in the
+    input stay embedded (so the run folder is self-contained), videos are referenced."""
     from posekit.io.writers import save_labels
 
     for name, labels in (("train", data.train_labels), ("val", data.val_labels)):
-        save_labels(labels, run_dir / f"labels_gt.{name}.slp")
+        save_labels(labels, run_dir / f"labels_gt.{name}.slp", embed="auto")

@@ -1,0 +1,92 @@
+"""End-to-end training of a single-instance model on synthetic data (slow tests)."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from posekit.evaluation import evaluate
+from posekit.inference.pipeline import load_model, predict_source
+from posekit.io.labels import load_labels
+from posekit.training.trainer import train
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def trained_single(synth_single, tmp_path_factory, make_tiny_config):
+    """A tiny single-instance model trained for a few hundred steps."""
+    run_dir = tmp_path_factory.mktemp("runs") / "single"
+    cfg = make_tiny_config("single_instance", synth_single, run_dir, max_epochs=6,
+                      min_train_steps_per_epoch=50)
+    cfg["data_config"]["use_augmentations_train"] = True
+    cfg["data_config"]["augmentation_config"] = {
+        "geometric": {"rotation_min": -180.0, "rotation_max": 180.0, "affine_p": 1.0}}
+    return train(cfg)
+
+
+def _untrained_error(run_dir, labels_path, tmp_path) -> float:
+    from posekit.demo import _untrained_copy
+
+    baseline = _untrained_copy(run_dir, tmp_path / "untrained")
+    model = load_model(baseline, peak_threshold=0.0, backend="torch")
+    report = predict_source(model, load_labels(run_dir / "labels_gt.val.slp"))
+    return evaluate(load_labels(run_dir / "labels_gt.val.slp"),
+                    report.labels)["localization"]["mean_px"]
+
+
+def test_run_folder_is_complete(trained_single):
+    run = trained_single.run_dir
+    for name in ("training_config.yaml", "best.ckpt", "last.ckpt", "training_log.csv",
+                 "labels_gt.train.slp", "labels_gt.val.slp", "labels_pr.val.slp",
+                 "metrics.val.json", "model.onnx", "model.onnx.json"):
+        assert (run / name).is_file(), name
+    with open(run / "training_log.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [int(r["epoch"]) for r in rows] == list(range(6))
+    assert set(rows[0]) >= {"epoch", "train_loss", "val_loss", "lr", "epoch_time_s"}
+    checkpoint = torch.load(run / "best.ckpt", weights_only=True, map_location="cpu")
+    assert checkpoint["posekit"]["head_type"] == "single_instance"
+    assert len(load_labels(run / "labels_gt.val.slp").labeled_frames) == 12
+    assert len(load_labels(run / "labels_gt.train.slp").labeled_frames) == 48
+
+
+def test_model_learns_far_beyond_untrained_baseline(trained_single, tmp_path):
+    metrics = json.loads((trained_single.run_dir / "metrics.val.json").read_text())
+    rows = list(csv.DictReader(open(trained_single.run_dir / "training_log.csv")))
+    assert float(rows[-1]["train_loss"]) < 0.5 * float(rows[0]["train_loss"])
+    trained = load_model(trained_single.run_dir, peak_threshold=0.0, backend="torch")
+    labels = load_labels(trained_single.run_dir / "labels_gt.val.slp")
+    mean_trained = evaluate(labels, predict_source(trained, labels).labels)["localization"][
+        "mean_px"]
+    mean_untrained = _untrained_error(trained_single.run_dir, None, tmp_path)
+    assert mean_untrained > 10.0
+    assert mean_trained < 0.35 * mean_untrained, (mean_trained, mean_untrained)
+    assert metrics["counts"]["frames"] == 12
+
+
+def test_onnx_and_torch_backends_agree(trained_single, synth_single):
+    labels = load_labels(synth_single)
+    frames = np.stack([labels.videos[0][i] for i in range(6)])
+    onnx = load_model(trained_single.run_dir, backend="onnx", peak_threshold=0.0)
+    eager = load_model(trained_single.run_dir, backend="torch", peak_threshold=0.0)
+    for a, b in zip(onnx.predict(frames), eager.predict(frames)):
+        np.testing.assert_allclose(a.points, b.points, atol=1e-3)
+        np.testing.assert_allclose(a.point_scores, b.point_scores, atol=1e-4)
+
+
+def test_python_api_predicts_frames_and_files(trained_single, synth_single):
+    import posekit
+
+    predictor = posekit.load_model(trained_single.run_dir)
+    labels = load_labels(synth_single)
+    one = predictor.predict(labels.videos[0][0])
+    assert len(one) == 1 and one[0].points.shape[1:] == (8, 2)
+    predicted = predictor.predict(synth_single)
+    assert len(predicted.labeled_frames) == 60
+    assert all(type(i).__name__ == "PredictedInstance"
+               for lf in predicted.labeled_frames for i in lf.instances)
