@@ -89,3 +89,17 @@ def tiny_config(model_type: str, labels: Path, run_dir: Path, **trainer) -> dict
 def make_tiny_config():
     """Factory fixture around :func:`tiny_config`."""
     return tiny_config
+
+
+@pytest.fixture(scope="session")
+def trained_single(synth_single, tmp_path_factory) -> Path:
+    """Run folder of a tiny single-instance model trained for a few hundred steps (slow)."""
+    from posekit.training.trainer import train
+
+    run_dir = tmp_path_factory.mktemp("runs") / "single"
+    cfg = tiny_config("single_instance", synth_single, run_dir, max_epochs=6,
+                      min_train_steps_per_epoch=50)
+    cfg["data_config"]["use_augmentations_train"] = True
+    cfg["data_config"]["augmentation_config"] = {
+        "geometric": {"rotation_min": -180.0, "rotation_max": 180.0, "affine_p": 1.0}}
+    return train(cfg).run_dir

@@ -17,18 +17,6 @@ from posekit.training.trainer import train
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def trained_single(synth_single, tmp_path_factory, make_tiny_config):
-    """A tiny single-instance model trained for a few hundred steps."""
-    run_dir = tmp_path_factory.mktemp("runs") / "single"
-    cfg = make_tiny_config("single_instance", synth_single, run_dir, max_epochs=6,
-                      min_train_steps_per_epoch=50)
-    cfg["data_config"]["use_augmentations_train"] = True
-    cfg["data_config"]["augmentation_config"] = {
-        "geometric": {"rotation_min": -180.0, "rotation_max": 180.0, "affine_p": 1.0}}
-    return train(cfg)
-
-
 def _untrained_error(run_dir, labels_path, tmp_path) -> float:
     from posekit.demo import _untrained_copy
 
@@ -40,7 +28,7 @@ def _untrained_error(run_dir, labels_path, tmp_path) -> float:
 
 
 def test_run_folder_is_complete(trained_single):
-    run = trained_single.run_dir
+    run = trained_single
     for name in ("training_config.yaml", "best.ckpt", "last.ckpt", "training_log.csv",
                  "labels_gt.train.slp", "labels_gt.val.slp", "labels_pr.val.slp",
                  "metrics.val.json", "model.onnx", "model.onnx.json"):
@@ -56,14 +44,14 @@ def test_run_folder_is_complete(trained_single):
 
 
 def test_model_learns_far_beyond_untrained_baseline(trained_single, tmp_path):
-    metrics = json.loads((trained_single.run_dir / "metrics.val.json").read_text())
-    rows = list(csv.DictReader(open(trained_single.run_dir / "training_log.csv")))
+    metrics = json.loads((trained_single / "metrics.val.json").read_text())
+    rows = list(csv.DictReader(open(trained_single / "training_log.csv")))
     assert float(rows[-1]["train_loss"]) < 0.5 * float(rows[0]["train_loss"])
-    trained = load_model(trained_single.run_dir, peak_threshold=0.0, backend="torch")
-    labels = load_labels(trained_single.run_dir / "labels_gt.val.slp")
+    trained = load_model(trained_single, peak_threshold=0.0, backend="torch")
+    labels = load_labels(trained_single / "labels_gt.val.slp")
     mean_trained = evaluate(labels, predict_source(trained, labels).labels)["localization"][
         "mean_px"]
-    mean_untrained = _untrained_error(trained_single.run_dir, None, tmp_path)
+    mean_untrained = _untrained_error(trained_single, None, tmp_path)
     assert mean_untrained > 10.0
     assert mean_trained < 0.35 * mean_untrained, (mean_trained, mean_untrained)
     assert metrics["counts"]["frames"] == 12
@@ -72,8 +60,8 @@ def test_model_learns_far_beyond_untrained_baseline(trained_single, tmp_path):
 def test_onnx_and_torch_backends_agree(trained_single, synth_single):
     labels = load_labels(synth_single)
     frames = np.stack([labels.videos[0][i] for i in range(6)])
-    onnx = load_model(trained_single.run_dir, backend="onnx", peak_threshold=0.0)
-    eager = load_model(trained_single.run_dir, backend="torch", peak_threshold=0.0)
+    onnx = load_model(trained_single, backend="onnx", peak_threshold=0.0)
+    eager = load_model(trained_single, backend="torch", peak_threshold=0.0)
     for a, b in zip(onnx.predict(frames), eager.predict(frames)):
         np.testing.assert_allclose(a.points, b.points, atol=1e-3)
         np.testing.assert_allclose(a.point_scores, b.point_scores, atol=1e-4)
@@ -82,7 +70,7 @@ def test_onnx_and_torch_backends_agree(trained_single, synth_single):
 def test_python_api_predicts_frames_and_files(trained_single, synth_single):
     import posekit
 
-    predictor = posekit.load_model(trained_single.run_dir)
+    predictor = posekit.load_model(trained_single)
     labels = load_labels(synth_single)
     one = predictor.predict(labels.videos[0][0])
     assert len(one) == 1 and one[0].points.shape[1:] == (8, 2)

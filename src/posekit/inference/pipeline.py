@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import sleap_io as sio
 
-from posekit.errors import ModelError
+from posekit.errors import DataError, ModelError
 from posekit.inference.backends import make_backend
 from posekit.inference.predictors import FramePredictions, Predictor, SingleInstancePredictor
 from posekit.inference.run_folder import RunFolder, open_run_folder
@@ -184,6 +184,10 @@ def predict_source(model: PosePredictor, source: PathLike | sio.Labels,
     from posekit.io.sources import open_frame_source
 
     src = open_frame_source(source, frames, batch_size=model.settings.batch_size, prefetch=2)
+    labels_in = getattr(src, "labels", None)
+    if labels_in is not None:
+        check_skeleton(labels_in, model, str(source) if not isinstance(source, sio.Labels)
+                       else "labels")
     builder = LabelsBuilder(model.skeleton, model.predictor.class_names)
     gt_anchor = _gt_anchor_lookup(source, model) if use_gt_centroids else None
     done, start = 0, time.perf_counter()
@@ -204,6 +208,23 @@ def predict_source(model: PosePredictor, source: PathLike | sio.Labels,
     backends = {getattr(b, "name", "") for b in _backends(model.predictor)}
     return InferenceReport(labels, done, seconds, list(getattr(src, "skipped", [])),
                            ",".join(sorted(backends)))
+
+
+def check_skeleton(labels: sio.Labels, model: PosePredictor, where: str) -> None:
+    """Refuse labels whose skeleton lacks nodes the model predicts (wrong model / project)."""
+    names: set[str] = set()
+    for skeleton in labels.skeletons:
+        names.update(skeleton.node_names)
+    if not names:
+        return
+    missing = [n for n in model.predictor.node_names if n not in names]
+    if missing:
+        raise DataError(
+            f"{where}: the labels' skeleton ({', '.join(sorted(names))}) lacks the model's nodes "
+            f"{missing}; expected labels of the project the model was trained on "
+            f"({', '.join(model.predictor.node_names)}). Check --model, or predict on the video "
+            "file itself."
+        )
 
 
 def _backends(predictor: Predictor) -> list:

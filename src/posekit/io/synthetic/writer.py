@@ -48,7 +48,9 @@ def write_video(images: np.ndarray, path: str | Path, fps: float = 30.0) -> Path
     else:
         codec = "libx264"
         pix_fmt = "yuv444p" if rgb or h % 2 or w % 2 else "yuv420p"
-    with atomic_path(path) as tmp, av.open(str(tmp), mode="w") as container:
+    # faststart puts the index first: a truncated copy still opens (its tail is unreadable)
+    faststart = {"movflags": "+faststart"}
+    with atomic_path(path) as tmp, av.open(str(tmp), mode="w", options=faststart) as container:
         stream = container.add_stream(codec, rate=Fraction(fps).limit_denominator(1001))
         stream.width, stream.height, stream.pix_fmt = w, h, pix_fmt
         stream.options = {"crf": str(VIDEO_CRF), "preset": "veryfast"}
