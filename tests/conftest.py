@@ -44,7 +44,7 @@ def synth_pair(tmp_path_factory) -> Path:
     from posekit.io.synthetic import SynthSpec, write_dataset
 
     path = tmp_path_factory.mktemp("synth") / "pair.pkg.slp"
-    write_dataset(SynthSpec(n_frames=60, n_animals=2, height=96, width=96, seed=12,
+    write_dataset(SynthSpec(n_frames=80, n_animals=2, height=96, width=96, seed=12,
                             animal_size=0.35, occluders=0), path)
     return path
 
@@ -55,12 +55,12 @@ def tiny_config(model_type: str, labels: Path, run_dir: Path, **trainer) -> dict
     heads = {
         "single_instance": {"confmaps": {"sigma": 2.0, "output_stride": 2}},
         "centroid": {"confmaps": {"sigma": 2.0, "output_stride": 2}},
-        "centered_instance": {"confmaps": {"sigma": 2.0, "output_stride": 2}},
-        "bottomup": {"confmaps": {"sigma": 2.0, "output_stride": 2},
-                     "pafs": {"sigma": 3.0, "output_stride": 4}},
+        "centered_instance": {"confmaps": {"sigma": 3.0, "output_stride": 2}},
+        "bottomup": {"confmaps": {"sigma": 3.0, "output_stride": 2},
+                     "pafs": {"sigma": 4.0, "output_stride": 4}},
         "multi_class_bottomup": {"confmaps": {"sigma": 2.0, "output_stride": 2},
                                  "class_maps": {"sigma": 3.0, "output_stride": 2}},
-        "multi_class_topdown": {"confmaps": {"sigma": 2.0, "output_stride": 2},
+        "multi_class_topdown": {"confmaps": {"sigma": 3.0, "output_stride": 2},
                                 "class_vectors": {"num_fc_units": 32, "output_stride": 8}},
     }
     config = {
@@ -81,6 +81,9 @@ def tiny_config(model_type: str, labels: Path, run_dir: Path, **trainer) -> dict
             "optimizer": {"lr": 0.003}, "enable_progress_bar": False,
         },
     }
+    if model_type == "centroid":  # coarse input, wide receptive field: see every whole animal
+        config["data_config"]["preprocessing"]["scale"] = 0.5
+        config["model_config"]["backbone_config"]["unet"]["max_stride"] = 16
     config["trainer_config"].update(trainer)
     return config
 
@@ -103,3 +106,49 @@ def trained_single(synth_single, tmp_path_factory) -> Path:
     cfg["data_config"]["augmentation_config"] = {
         "geometric": {"rotation_min": -180.0, "rotation_max": 180.0, "affine_p": 1.0}}
     return train(cfg).run_dir
+
+
+def template_config(model_type: str, labels: Path, run_dir: Path, epochs: int = 12,
+                    steps: int = 40) -> dict:
+    """``posekit config init --model-type`` output plus data paths and a short schedule.
+
+    Only what a test must change is changed: the labels path, the training length, where
+    the run goes, a smaller minimum crop for the 96-pixel synthetic frames, and no progress
+    bar.
+    """
+    import yaml
+
+    from posekit.config import init_config
+
+    cfg = yaml.safe_load(init_config(model_type))
+    cfg["data_config"]["train_labels_path"] = [str(labels)]
+    cfg["data_config"]["validation_fraction"] = 0.2
+    cfg["data_config"]["preprocessing"]["min_crop_size"] = 32
+    cfg["trainer_config"].update({
+        "max_epochs": epochs, "min_train_steps_per_epoch": steps, "seed": 0,
+        "ckpt_dir": str(run_dir.parent), "run_name": run_dir.name,
+        "enable_progress_bar": False, "visualize_preds_during_training": False})
+    return cfg
+
+
+@pytest.fixture(scope="session")
+def make_template_config():
+    """Factory fixture around :func:`template_config`."""
+    return template_config
+
+
+@pytest.fixture(scope="session")
+def trained_multi(synth_pair, tmp_path_factory):
+    """Factory: run folder of a model of the given type trained on ``synth_pair`` (cached)."""
+    from posekit.training.trainer import train
+
+    cache: dict[str, Path] = {}
+    root = tmp_path_factory.mktemp("multi_runs")
+
+    def get(model_type: str) -> Path:
+        if model_type not in cache:
+            cache[model_type] = train(template_config(model_type, synth_pair,
+                                                      root / model_type)).run_dir
+        return cache[model_type]
+
+    return get

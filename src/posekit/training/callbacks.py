@@ -17,7 +17,8 @@ from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
 from posekit.utils.atomic import atomic_path, atomic_write_text
 
-LOG_COLUMNS = ("epoch", "train_loss", "val_loss", "lr", "epoch_time_s", "elapsed_s")
+LOG_COLUMNS = ("epoch", "train_loss", "val_loss", "lr", "train_time_s", "epoch_time_s",
+               "elapsed_s")
 
 
 def _metric(metrics: dict[str, Any], key: str) -> float:
@@ -46,6 +47,7 @@ class TrainingLogCSV(L.Callback):
         self.rows: list[dict[str, float]] = []
         self._epoch_start = 0.0
         self._epoch_lr = math.nan
+        self._train_end = 0.0
         self._elapsed_before = 0.0
         self._fit_start = time.perf_counter()
 
@@ -54,7 +56,8 @@ class TrainingLogCSV(L.Callback):
         if self.path.is_file():
             with open(self.path, newline="") as fh:
                 self.rows = [
-                    {k: float(v) for k, v in row.items()} for row in csv.DictReader(fh)
+                    {k: float(row.get(k) or "nan") for k in LOG_COLUMNS}
+                    for row in csv.DictReader(fh)
                 ]
             self.rows = [r for r in self.rows if r["epoch"] < trainer.current_epoch]
             if self.rows:
@@ -65,14 +68,20 @@ class TrainingLogCSV(L.Callback):
         self._epoch_start = time.perf_counter()
         self._epoch_lr = current_lr(trainer)
 
+    def on_validation_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if not trainer.sanity_checking:
+            self._train_end = time.perf_counter()
+
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         metrics = trainer.callback_metrics
         now = time.perf_counter()
+        train_end = self._train_end if self._train_end > self._epoch_start else now
         row = {
             "epoch": float(trainer.current_epoch),
             "train_loss": _metric(metrics, "train_loss"),
             "val_loss": _metric(metrics, "val_loss"),
             "lr": self._epoch_lr,
+            "train_time_s": train_end - self._epoch_start,
             "epoch_time_s": now - self._epoch_start,
             "elapsed_s": self._elapsed_before + (now - self._fit_start),
         }

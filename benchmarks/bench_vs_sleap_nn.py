@@ -1,0 +1,255 @@
+"""posekit vs sleap-nn on the same CPU, the same YAML file and the same data split.
+
+Trains the single-instance reaching model (the config sleap-nn users hand to `sleap-nn train`,
+from ../shared/data/sleap_nn_configs/) with both tools from one identical YAML file, scores
+both models with the same evaluation code on the same validation frames, then times both
+tools predicting a real video. Writes one JSON file with every number and the ratios.
+
+sleap-nn is installed in its own throw-away virtual environment (never a dependency of
+posekit). Run from the repository root:
+
+    .venv/bin/python benchmarks/bench_vs_sleap_nn.py --out benchmarks/results/vs_sleap_nn.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+SLEAP_NN_VERSION = "0.3.5"
+TORCH_PINS = ("torch==2.14.1", "torchvision==0.29.1")
+
+
+def log(msg: str) -> None:
+    print(f"[{datetime.now():%H:%M:%S}] {msg}", flush=True)
+
+
+def ensure_sleap_nn(venv: Path) -> Path:
+    """A virtual environment with sleap-nn (created on first use)."""
+    exe = venv / "bin" / "sleap-nn"
+    if exe.is_file():
+        return exe
+    log(f"creating sleap-nn {SLEAP_NN_VERSION} environment in {venv}")
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run([str(venv / "bin" / "pip"), "install", "-q", f"sleap-nn=={SLEAP_NN_VERSION}",
+                    *TORCH_PINS], check=True)
+    return exe
+
+
+def timed(cmd: list[str], cwd: Path, log_path: Path) -> dict:
+    """Run a command under GNU time; wall time and peak RSS of the process."""
+    start = time.perf_counter()
+    with open(log_path, "w") as fh:
+        proc = subprocess.run(["/usr/bin/time", "-v", *cmd], cwd=cwd, stdout=fh,
+                              stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    wall = time.perf_counter() - start
+    text = log_path.read_text(errors="replace")
+    rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", text)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed (exit {proc.returncode}); see {log_path}")
+    return {"wall_s": wall, "peak_rss_mb": int(rss.group(1)) / 1024 if rss else None,
+            "log": str(log_path)}
+
+
+def make_split(data: Path, work: Path, seed: int) -> tuple[Path, Path]:
+    """The same train/validation split of the reaching data for both tools."""
+    from posekit.io.labels import load_labels
+    from posekit.io.splits import split_labels
+    from posekit.io.writers import save_labels
+
+    train_path, val_path = work / "reaching_train.pkg.slp", work / "reaching_val.pkg.slp"
+    if not (train_path.is_file() and val_path.is_file()):
+        train, val = split_labels(load_labels(data / "reaching.pkg.slp"), 0.1, seed)
+        save_labels(train, train_path, embed="auto")
+        save_labels(val, val_path, embed="auto")
+    return train_path, val_path
+
+
+def write_config(data: Path, train: Path, val: Path, folder: Path, epochs: int, steps: int,
+                 batch: int) -> Path:
+    """The user's sleap-nn config with this benchmark's data, length and output folder."""
+    cfg = yaml.safe_load((data / "sleap_nn_configs" /
+                          "reaching_single_instance.initial_config.yaml").read_text())
+    dc, tc = cfg["data_config"], cfg["trainer_config"]
+    dc["train_labels_path"], dc["val_labels_path"] = [str(train)], [str(val)]
+    tc.update({"max_epochs": epochs, "train_steps_per_epoch": steps, "ckpt_dir": "models",
+               "run_name": "bench", "trainer_accelerator": "cpu", "enable_progress_bar": False,
+               "visualize_preds_during_training": False, "save_ckpt": True, "seed": 0})
+    tc["train_data_loader"]["batch_size"] = batch
+    tc["zmq"] = {"publish_port": None, "controller_port": None, "controller_polling_timeout": 10}
+    tc["early_stopping"]["stop_training_on_plateau"] = False
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "config.yaml"
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    return path
+
+
+def epoch_train_times(run: Path, tool: str) -> list[float]:
+    """Seconds spent in the training part of each epoch, from the tool's own log."""
+    with open(run / "training_log.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    key = "train_time_s" if tool == "posekit" else "train/time"
+    return [float(r[key]) for r in rows if r.get(key) not in (None, "", "nan")]
+
+
+def evaluate(truth: Path, predictions: Path) -> dict:
+    from posekit.evaluation import evaluate as run_eval
+    from posekit.io.labels import load_labels
+
+    m = run_eval(load_labels(truth), load_labels(predictions))
+    return {"mean_px": m["localization"]["mean_px"], "rmse_px": m["localization"]["rmse_px"],
+            "median_px": m["localization"]["median_px"], "mAP": m["oks"]["mAP"],
+            "pck_5px": m["pck_px"].get("5"), "matched": m["counts"]["matched"],
+            "gt_instances": m["counts"]["gt_instances"]}
+
+
+def bench_training(tool: str, exe: Path, folder: Path, cfg: Path, samples_per_epoch: int) -> dict:
+    log(f"training with {tool}")
+    if tool == "posekit":
+        cmd = [str(exe), "train", str(cfg)]
+    else:
+        cmd = [str(exe), "train", "--config-name", cfg.name, "--config-dir", str(cfg.parent)]
+    result = timed(cmd, folder, folder / "train.log")
+    run = folder / "models" / "bench"
+    times = epoch_train_times(run, tool)
+    steady = times[1:] if len(times) > 1 else times
+    result["epoch_train_times_s"] = times
+    result["samples_per_s"] = samples_per_epoch / (sum(steady) / len(steady)) if steady else None
+    result["run"] = str(run)
+    return result
+
+
+def bench_inference(tool: str, exe: Path, folder: Path, run: Path, video: Path, frames: str,
+                    batch: int, out_name: str) -> dict:
+    out = folder / out_name
+    if tool == "posekit":
+        cmd = [str(exe), "track", str(video), "-m", str(run), "-o", str(out),
+               "--batch-size", str(batch), "--frames", frames]
+    else:
+        cmd = [str(exe), "track", "--data_path", str(video), "-m", str(run), "-o", str(out),
+               "--batch_size", str(batch), "--frames", frames, "--device", "cpu"]
+    result = timed(cmd, folder, folder / f"{out_name}.log")
+    lo, hi = (int(v) for v in frames.split("-"))
+    result["frames"] = hi - lo + 1
+    result["frames_per_s"] = result["frames"] / result["wall_s"]
+    result["output"] = str(out)
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/vs_sleap_nn.json")
+    parser.add_argument("--work", type=Path, default=ROOT / "benchmarks/results/work")
+    parser.add_argument("--sleap-nn-venv", type=Path,
+                        default=Path.home() / ".cache" / "posekit-bench" / f"sleap-nn-{SLEAP_NN_VERSION}")
+    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--steps", type=int, default=25, help="training steps per epoch")
+    parser.add_argument("--batch", type=int, default=4)
+    parser.add_argument("--video", type=Path, default=None, help="default: shared clip.mp4")
+    parser.add_argument("--frames", default="0-499", help="frame range for inference speed")
+    parser.add_argument("--long-frames", default="0-1499", help="longer range (memory check)")
+    parser.add_argument("--batch-sizes", default="1,4,8,16")
+    args = parser.parse_args()
+
+    data = args.data.resolve()
+    video = (args.video or data / "clip.mp4").resolve()
+    work = args.work.resolve()
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    sleap_nn = ensure_sleap_nn(args.sleap_nn_venv)
+    posekit = Path(sys.executable).with_name("posekit")
+    train, val = make_split(data, work, seed=0)
+    report: dict = {
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
+                    "python": platform.python_version()},
+        "settings": {"config": "sleap_nn_configs/reaching_single_instance.initial_config.yaml",
+                     "epochs": args.epochs, "steps_per_epoch": args.steps, "batch": args.batch,
+                     "train_frames": None, "video": str(video), "frames": args.frames},
+        "posekit": {}, "sleap_nn": {},
+    }
+    from posekit.io.labels import load_labels
+
+    report["settings"]["train_frames"] = len(load_labels(train).labeled_frames)
+    samples = args.steps * args.batch  # training samples per epoch
+    for tool, exe in (("posekit", posekit), ("sleap_nn", sleap_nn)):
+        folder = work / tool
+        cfg = write_config(data, train, val, folder, args.epochs, args.steps, args.batch)
+        res = report[tool]
+        res["training"] = bench_training(tool, exe, folder, cfg, samples)
+        run = Path(res["training"]["run"])
+        log(f"{tool}: predicting the validation frames")
+        cmd_out = folder / "val_predictions.slp"
+        if tool == "posekit":
+            timed([str(exe), "track", str(val), "-m", str(run), "-o", str(cmd_out)], folder,
+                  folder / "val_predict.log")
+        else:
+            timed([str(exe), "track", "--data_path", str(val), "-m", str(run), "-o", str(cmd_out),
+                   "--device", "cpu"], folder, folder / "val_predict.log")
+        res["accuracy"] = evaluate(val, cmd_out)
+        res["inference"] = {}
+        for b in [int(v) for v in args.batch_sizes.split(",")]:
+            log(f"{tool}: predicting {video.name} frames {args.frames} at batch size {b}")
+            res["inference"][f"batch_{b}"] = bench_inference(tool, exe, folder, run, video,
+                                                             args.frames, b, f"video_b{b}.slp")
+        log(f"{tool}: long run {args.long_frames} for memory")
+        res["inference_long"] = bench_inference(tool, exe, folder, run, video, args.long_frames,
+                                                8, "video_long.slp")
+    pk, sn = report["posekit"], report["sleap_nn"]
+
+    def ratio(a: float | None, b: float | None) -> float | None:
+        return a / b if a and b else None
+
+    pk_best = max(r["frames_per_s"] for r in pk["inference"].values())
+    sn_best = max(r["frames_per_s"] for r in sn["inference"].values())
+    report["ratios"] = {
+        "training_samples_per_s": ratio(pk["training"]["samples_per_s"],
+                                        sn["training"]["samples_per_s"]),
+        "training_wall_time_speedup": ratio(sn["training"]["wall_s"], pk["training"]["wall_s"]),
+        "inference_fps_best_vs_best": ratio(pk_best, sn_best),
+        "inference_fps_same_batch": {k: ratio(pk["inference"][k]["frames_per_s"],
+                                              sn["inference"][k]["frames_per_s"])
+                                     for k in pk["inference"]},
+        "inference_peak_rss_mb": {"posekit": pk["inference_long"]["peak_rss_mb"],
+                                  "sleap_nn": sn["inference_long"]["peak_rss_mb"]},
+        "mean_px_error": {"posekit": pk["accuracy"]["mean_px"],
+                          "sleap_nn": sn["accuracy"]["mean_px"]},
+    }
+    fps = [pk["inference"][k]["frames_per_s"] for k in sorted(
+        pk["inference"], key=lambda k: int(k.split("_")[1]))]
+    report["checks"] = {
+        "train_2x": (report["ratios"]["training_samples_per_s"] or 0) >= 2.0,
+        "predict_3x": (report["ratios"]["inference_fps_best_vs_best"] or 0) >= 3.0,
+        "inference_memory_under_0.5GB": (pk["inference_long"]["peak_rss_mb"] or 1e9) <= 512,
+        "memory_flat_with_video_length": abs((pk["inference_long"]["peak_rss_mb"] or 0) - max(
+            r["peak_rss_mb"] or 0 for r in pk["inference"].values())) < 64,
+        "larger_batch_never_slower_per_frame": all(b >= a * 0.95 for a, b in zip(fps, fps[1:])),
+        "accuracy_at_least_equal": (pk["accuracy"]["mean_px"] or 1e9) <= (
+            sn["accuracy"]["mean_px"] or 1e9) * 1.05,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = args.out.with_suffix(".tmp")
+    tmp.write_text(json.dumps(report, indent=1))
+    tmp.replace(args.out)
+    log(f"wrote {args.out}")
+    print(json.dumps({"ratios": report["ratios"], "checks": report["checks"]}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
