@@ -8,6 +8,8 @@ replaced by a complete one.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -65,9 +67,32 @@ def save_labels(labels: sio.Labels, path: PathLike, embed: bool | str = False) -
             ".pkg.slp. Use export_csv / export_analysis_h5 for other formats."
         )
     arg = _embed_argument(labels, embed)
-    with atomic_path(path) as tmp:
+    with atomic_path(path) as tmp, _readable_sources(labels):
         sio.save_slp(labels, tmp.as_posix(), embed=arg, verbose=False)
     return path
+
+
+@contextmanager
+def _readable_sources(labels: sio.Labels) -> Iterator[None]:
+    """Hide ``source_video`` links sleap-io cannot read back while saving (then restore).
+
+    sleap-io records where embedded frames came from; when that source is an image list
+    (an imported DeepLabCut project) or itself has a source, the file it writes cannot be
+    loaded again. Such links are left out of the saved file; the frames are unaffected.
+    """
+    hidden = []
+    for video in labels.videos:
+        source = getattr(video, "source_video", None)
+        if source is None:
+            continue
+        if isinstance(source.filename, (list, tuple)) or getattr(source, "source_video", None):
+            hidden.append((video, source))
+            video.source_video = None
+    try:
+        yield
+    finally:
+        for video, source in hidden:
+            video.source_video = source
 
 
 def _video_frames(labels: sio.Labels, video: sio.Video | int | None) -> tuple[int, list]:
