@@ -79,12 +79,19 @@ def make_split(data: Path, work: Path, seed: int) -> tuple[Path, Path]:
 
 
 def write_config(data: Path, train: Path, val: Path, folder: Path, epochs: int, steps: int,
-                 batch: int) -> Path:
-    """The user's sleap-nn config with this benchmark's data, length and output folder."""
+                 batch: int, lr: float) -> Path:
+    """The user's sleap-nn config with this benchmark's data, length and output folder.
+
+    ``max_height`` / ``max_width`` are set to the largest training frame so that both tools
+    fit other videos' frames to the same input size (sleap-nn records these values in its
+    run folder; posekit only uses them when the config states them).
+    """
     cfg = yaml.safe_load((data / "sleap_nn_configs" /
                           "reaching_single_instance.initial_config.yaml").read_text())
     dc, tc = cfg["data_config"], cfg["trainer_config"]
     dc["train_labels_path"], dc["val_labels_path"] = [str(train)], [str(val)]
+    dc["preprocessing"]["max_height"], dc["preprocessing"]["max_width"] = 747, 832
+    tc["optimizer"]["lr"] = lr
     tc.update({"max_epochs": epochs, "train_steps_per_epoch": steps, "ckpt_dir": "models",
                "run_name": "bench", "trainer_accelerator": "cpu", "enable_progress_bar": False,
                "visualize_preds_during_training": False, "save_ckpt": True, "seed": 0})
@@ -156,9 +163,9 @@ def main() -> int:
     parser.add_argument("--work", type=Path, default=ROOT / "benchmarks/results/work")
     parser.add_argument("--sleap-nn-venv", type=Path,
                         default=Path.home() / ".cache" / "posekit-bench" / f"sleap-nn-{SLEAP_NN_VERSION}")
-    parser.add_argument("--epochs", type=int, default=4)
-    parser.add_argument("--steps", type=int, default=25, help="training steps per epoch")
+    parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--batch", type=int, default=4)
+    parser.add_argument("--lr", type=float, default=5e-4)
     parser.add_argument("--video", type=Path, default=None, help="default: shared clip.mp4")
     parser.add_argument("--frames", default="0-499", help="frame range for inference speed")
     parser.add_argument("--long-frames", default="0-1499", help="longer range (memory check)")
@@ -179,19 +186,25 @@ def main() -> int:
         "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
                     "python": platform.python_version()},
         "settings": {"config": "sleap_nn_configs/reaching_single_instance.initial_config.yaml",
-                     "epochs": args.epochs, "steps_per_epoch": args.steps, "batch": args.batch,
+                     "epochs": args.epochs, "batch": args.batch, "lr": args.lr,
                      "train_frames": None, "video": str(video), "frames": args.frames},
         "posekit": {}, "sleap_nn": {},
     }
     from posekit.io.labels import load_labels
 
-    report["settings"]["train_frames"] = len(load_labels(train).labeled_frames)
-    samples = args.steps * args.batch  # training samples per epoch
+    n_train = len(load_labels(train).labeled_frames)
+    report["settings"]["train_frames"] = n_train
+    # One pass over the training frames per epoch: sleap-nn never trains more batches than
+    # its data loader holds (train_steps_per_epoch above that is ignored), so both tools see
+    # every training frame exactly once per epoch.
+    steps = -(-n_train // args.batch)
+    report["settings"]["steps_per_epoch"] = steps
+    samples = {"posekit": steps * args.batch, "sleap_nn": n_train}  # per epoch
     for tool, exe in (("posekit", posekit), ("sleap_nn", sleap_nn)):
         folder = work / tool
-        cfg = write_config(data, train, val, folder, args.epochs, args.steps, args.batch)
+        cfg = write_config(data, train, val, folder, args.epochs, steps, args.batch, args.lr)
         res = report[tool]
-        res["training"] = bench_training(tool, exe, folder, cfg, samples)
+        res["training"] = bench_training(tool, exe, folder, cfg, samples[tool])
         run = Path(res["training"]["run"])
         log(f"{tool}: predicting the validation frames")
         cmd_out = folder / "val_predictions.slp"

@@ -225,13 +225,25 @@ class ImageStore:
 
 
 def measure_frame_sizes(table: FrameTable) -> np.ndarray:
-    """Original ``(height, width)`` of every frame of ``table`` (decodes each once).
+    """Original ``(height, width)`` of every frame of ``table``.
 
-    Sizes are read per frame because projects mix image sizes (and embedded videos may
-    record one size for frames of several).
+    Frames of media videos share the video's size (read from its header). Embedded frames
+    and image lists are measured one by one, because projects mix image sizes (and an
+    embedded video may record one size for frames of several).
     """
+    from posekit.io.images import open_video_ref
+
     sizes = np.zeros((len(table), 2), dtype=np.int64)
+    video_size: dict[int, tuple[int, int] | None] = {}
     for i in range(len(table)):
-        image = table.read_image(i)
-        sizes[i] = image.shape[:2]
+        vi = int(table.keys[i, 0])
+        if vi not in video_size:
+            ref = table.videos[vi]
+            video_size[vi] = None
+            if not ref.embedded and not ref.is_image_list:
+                shape = open_video_ref(ref).shape
+                if shape is not None and len(shape) == 4:
+                    video_size[vi] = (int(shape[1]), int(shape[2]))
+        known = video_size[vi]
+        sizes[i] = known if known is not None else table.read_image(i).shape[:2]
     return sizes
