@@ -11,6 +11,8 @@ import typer
 def export_cmd(
     run_dir: Annotated[Path, typer.Argument(help="Run folder of a trained model.")],
     refinement: Annotated[str, typer.Option(help="Sub-pixel refinement: integral, local or none.")] = "integral",
+    int8: Annotated[bool, typer.Option("--int8", help="Also write an int8 graph and measure how "
+                                       "far it moves the predicted points.")] = False,
 ) -> None:
     """Export the model (network + peak finding) to RUN_DIR/model.onnx.
 
@@ -22,8 +24,17 @@ def export_cmd(
     from posekit.inference.export import export_onnx
     from posekit.inference.run_folder import open_run_folder
 
-    path = export_onnx(open_run_folder(run_dir), None if refinement == "none" else refinement)
+    run = open_run_folder(run_dir)
+    path = export_onnx(run, None if refinement == "none" else refinement)
     typer.echo(f"wrote {path}")
+    if int8:
+        from posekit.inference.quantize import int8_quality, quantize_int8
+
+        q8 = quantize_int8(open_run_folder(run_dir))
+        quality = int8_quality(open_run_folder(run_dir)) or {}
+        typer.echo(f"wrote {q8}: points move {quality.get('mean_shift_px', float('nan')):.3f} px on "
+                   f"average (95th percentile {quality.get('p95_shift_px', float('nan')):.3f} px) "
+                   f"on {quality.get('compared_points', 0)} validation points")
 
 
 def register(root: typer.Typer) -> None:

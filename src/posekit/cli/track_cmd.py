@@ -30,7 +30,8 @@ def _inference_file(path: Path | None) -> tuple[dict[str, Any], dict[str, Any] |
         raise ConfigError(f"{path}: unknown section(s) {unknown}; expected `inference` and/or "
                           "`tracking`.")
     inference = data.get("inference") or {}
-    known = {"peak_threshold", "max_instances", "batch_size", "refinement", "backend", "device"}
+    known = {"peak_threshold", "max_instances", "batch_size", "refinement", "backend", "device",
+             "precision"}
     bad = sorted(set(inference) - known)
     if bad:
         raise ConfigError(f"{path}: inference.{bad[0]} is not an inference option; expected one "
@@ -52,6 +53,8 @@ def track_cmd(
     refinement: Annotated[str | None, typer.Option(help="integral, local or none.")] = None,
     backend: Annotated[str | None, typer.Option(help="auto, torch or onnx.")] = None,
     device: Annotated[str | None, typer.Option(help="auto, cpu, cuda or mps.")] = None,
+    precision: Annotated[str | None, typer.Option(help="auto (int8 when its measured accuracy "
+                                                  "holds), fp32 or int8.")] = None,
     csv: Annotated[Path | None, typer.Option(help="Also write a CSV table.")] = None,
     h5: Annotated[Path | None, typer.Option(help="Also write a SLEAP analysis HDF5.")] = None,
     config: Annotated[Path | None, typer.Option("--config", "-c", help="Inference YAML with "
@@ -83,7 +86,7 @@ def track_cmd(
     options = dict(inference)
     for key, value in (("batch_size", batch_size), ("peak_threshold", peak_threshold),
                        ("max_instances", max_instances), ("refinement", refinement),
-                       ("backend", backend), ("device", device)):
+                       ("backend", backend), ("device", device), ("precision", precision)):
         if value is not None:
             options[key] = value
     if options.get("refinement") == "none":

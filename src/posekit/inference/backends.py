@@ -109,29 +109,53 @@ class OnnxBackend:
         return dict(zip(self.output_names, outputs))
 
 
+PRECISIONS = ("auto", "fp32", "int8")
+
+
 def make_backend(run: RunFolder, backend: str = "auto", device: str = "auto",
-                 refinement: str | None = "integral") -> Backend:
-    """The runtime for ``run``: ``"onnx"`` needs an exported graph; ``"auto"`` prefers it on
-    the CPU (faster, smaller) when it exists and the default refinement is used."""
+                 refinement: str | None = "integral", precision: str = "fp32") -> Backend:
+    """The runtime for ``run``.
+
+    ``"onnx"`` needs an exported graph; ``"auto"`` prefers it on the CPU (faster, smaller)
+    when it exists and matches the refinement, else torch. ``precision`` ``"int8"`` runs the
+    run's quantized graph (``posekit export --int8``); ``"auto"`` does so only when its
+    measured accuracy change is negligible (see :mod:`posekit.inference.quantize`).
+    """
+    from posekit.inference.quantize import INT8_NAME, int8_is_safe, int8_quality
+
     if backend not in BACKENDS:
         raise ModelError(f"backend: got {backend!r}; expected one of {', '.join(BACKENDS)}.")
+    if precision not in PRECISIONS:
+        raise ModelError(f"precision: got {precision!r}; expected one of {', '.join(PRECISIONS)}.")
     onnx = run.onnx_path
+    meta = json.loads((run.path / ONNX_META).read_text()) if onnx is not None else {}
+    if precision == "int8":
+        if int8_quality(run) is None or onnx is None:
+            raise ModelError(
+                f"{run.path}: no up-to-date {INT8_NAME}; expected a quantized graph for "
+                f"--precision int8. Run `posekit export {run.path} --int8` first."
+            )
+        if backend == "torch":
+            raise ModelError("precision int8 runs on ONNX Runtime; drop --backend torch.")
+        return OnnxBackend(run.path / INT8_NAME)
     if backend == "onnx":
         if onnx is None:
             raise ModelError(
                 f"{run.path}: no up-to-date {ONNX_NAME} in the run folder; expected an exported "
                 f"graph for the ONNX backend. Run `posekit export {run.path}` first."
             )
-        meta = json.loads((run.path / ONNX_META).read_text())
         if meta.get("refinement") != refinement:
             raise ModelError(
                 f"{onnx}: exported with refinement {meta.get('refinement')!r}, not "
                 f"{refinement!r}; export again with that refinement or use --backend torch."
             )
+        if precision == "auto" and int8_is_safe(int8_quality(run)):
+            return OnnxBackend(run.path / INT8_NAME)
         return OnnxBackend(onnx)
     if backend == "auto" and onnx is not None and device in ("auto", "cpu"):
-        meta = json.loads((run.path / ONNX_META).read_text())
         if meta.get("refinement") == refinement and _no_accelerator(device):
+            if precision == "auto" and int8_is_safe(int8_quality(run)):
+                return OnnxBackend(run.path / INT8_NAME)
             return OnnxBackend(onnx)
     return TorchBackend(run, device=device, refinement=refinement)
 

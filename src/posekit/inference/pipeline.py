@@ -35,12 +35,14 @@ class InferenceSettings:
     device: str = "auto"
     batch_size: int = 8
     gt_centroids: bool = False
+    precision: str = "auto"
 
 
 def build_predictor(runs: Sequence[RunFolder], settings: InferenceSettings) -> Predictor:
     """The predictor for one run folder, or a centroid + instance pair."""
     s = settings
-    backend = lambda run: make_backend(run, s.backend, s.device, s.refinement)  # noqa: E731
+    backend = lambda run: make_backend(run, s.backend, s.device, s.refinement,  # noqa: E731
+                                       s.precision)
     types = [r.head_type for r in runs]
     if len(runs) == 1:
         run = runs[0]
@@ -133,11 +135,13 @@ class PosePredictor:
 def load_model(*paths: PathLike, peak_threshold: float = 0.2, max_instances: int | None = None,
                refinement: str | None = "integral", backend: str = "auto",
                device: str = "auto", batch_size: int = 8,
-               gt_centroids: bool = False) -> PosePredictor:
+               gt_centroids: bool = False, precision: str = "auto") -> PosePredictor:
     """Load one run folder (or a centroid + centered-instance pair) for prediction.
 
     ``gt_centroids`` lets a centered-instance model run alone, cropping around anchors
     given with the frames (``predict_source(..., use_gt_centroids=True)`` on labels).
+    ``precision`` ``"auto"`` uses a run's int8 graph only when its measured accuracy change
+    is negligible; ``"fp32"`` never, ``"int8"`` always (see :mod:`posekit.inference.quantize`).
     """
     if len(paths) == 1 and isinstance(paths[0], (list, tuple)):
         paths = tuple(paths[0])
@@ -145,7 +149,7 @@ def load_model(*paths: PathLike, peak_threshold: float = 0.2, max_instances: int
         raise ModelError("load_model: no model given; expected at least one run folder.")
     runs = [open_run_folder(p) for p in paths]
     settings = InferenceSettings(peak_threshold, max_instances, refinement, backend, device,
-                                 batch_size, gt_centroids)
+                                 batch_size, gt_centroids, precision)
     return PosePredictor(runs, settings)
 
 

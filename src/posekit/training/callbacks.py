@@ -142,7 +142,16 @@ class ZMQProgress(L.Callback):
     def __init__(self, publish_port: int | None = None, controller_port: int | None = None,
                  publish_address: str | None = None, controller_address: str | None = None,
                  polling_timeout_us: int = 10, what: str = "") -> None:
-        import zmq
+        try:
+            import zmq
+        except ImportError as exc:
+            from posekit.errors import ConfigError
+
+            raise ConfigError(
+                "trainer_config.zmq: publish/controller ports are set but pyzmq is not "
+                "installed; expected it for ZMQ progress messages. Install it with "
+                "`pip install 'posekit[zmq]'` or set the zmq ports to null."
+            ) from exc
 
         self.what = what
         self._zmq = zmq

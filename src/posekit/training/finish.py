@@ -56,6 +56,14 @@ def finish_run(result, data) -> None:
     except Exception as exc:  # export is an optimisation; inference falls back to torch
         warnings.warn(f"{run_dir}: ONNX export failed ({exc}); inference will use torch.",
                       stacklevel=2)
+    else:
+        try:
+            from posekit.inference.quantize import quantize_int8
+
+            quantize_int8(open_run_folder(run_dir))
+        except Exception as exc:  # the int8 graph is optional; float inference is unaffected
+            warnings.warn(f"{run_dir}: int8 quantization failed ({exc}); inference stays in "
+                          "float.", stacklevel=2)
     metrics = evaluate_run(run_dir, data.val_labels, run_dir / "labels_pr.val.slp")
     metrics["training"] = {"epochs": result.epochs, "wall_time_s": result.wall_time_s,
                            "train_samples_per_s": result.train_samples_per_s}

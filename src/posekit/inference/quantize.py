@@ -1,0 +1,163 @@
+"""8-bit inference graphs: static int8 quantization of a run's ``model.onnx``, with the
+accuracy change measured before it is ever used.
+
+The convolutions are quantized (int8 weights per output channel, uint8 activations,
+calibrated on the run's own training frames); everything else stays in float. The int8 graph
+is compared with the float graph on the validation frames and the shift of every predicted
+point (in full-frame pixels) is written to ``model.int8.onnx.json``. ``posekit track`` uses the
+int8 graph only when asked (``--precision int8``) or, with ``--precision auto``, when the
+measured shift is below :data:`AUTO_MAX_MEAN_SHIFT_PX` on average.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from posekit.errors import ModelError
+from posekit.inference.run_folder import ONNX_NAME, RunFolder
+from posekit.utils.atomic import atomic_path, atomic_write_text
+
+INT8_NAME = "model.int8.onnx"
+INT8_META = "model.int8.onnx.json"
+#: ``--precision auto`` picks int8 only when points move less than this, on average.
+AUTO_MAX_MEAN_SHIFT_PX = 0.5
+CALIBRATION_FRAMES = 16
+
+
+def _frames(run: RunFolder, split: str, limit: int) -> list[np.ndarray]:
+    """Model inputs ``(1, C, H, W)`` of up to ``limit`` frames of a saved split.
+
+    Instance models get a crop centred on the first labelled animal of each frame, exactly
+    as inference cuts them.
+    """
+    from posekit.data.targets_np import anchors_np
+    from posekit.inference.predictors_topdown import crop_offsets_np, cut_crops
+    from posekit.io.frames import FrameTable
+    from posekit.io.labels import load_labels
+
+    path = run.path / f"labels_gt.{split}.slp"
+    if not path.is_file():
+        raise ModelError(f"{path}: missing; int8 calibration needs the run's saved splits.")
+    table = FrameTable.from_labels(load_labels(path), list(run.info.node_names))
+    step = max(1, len(table) // limit)
+    out = []
+    for i in range(0, len(table), step)[:limit]:
+        image = table.read_image(i)
+        if not run.info.crop_size:
+            out.append(run.prep.preprocess_frames(image[None])[0])
+            continue
+        model_image, transform = run.prep.preprocess_image(image)
+        anchor = anchors_np(table.points(i)[:1], run.info.anchor_index)[0]
+        if not np.isfinite(anchor).all():
+            continue
+        size = int(run.info.crop_size)
+        offsets = crop_offsets_np(transform.to_model(anchor[None].astype(np.float64)), size)
+        crop = cut_crops(model_image[None], np.zeros(1, np.int64), offsets, size)
+        out.append(crop.transpose(0, 3, 1, 2).astype(np.float32) / np.float32(255.0))
+    return out
+
+
+class _Calibration:
+    """ONNX Runtime calibration reader over preprocessed frames."""
+
+    def __init__(self, frames: list[np.ndarray]) -> None:
+        self.frames = list(frames)
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        if not self.frames:
+            return None
+        return {"images": self.frames.pop(0), "threshold": np.asarray(0.2, np.float32)}
+
+
+def point_shift(reference: dict[str, np.ndarray], other: dict[str, np.ndarray]) -> np.ndarray:
+    """Distances (model-input pixels) between the points two graphs found.
+
+    Global-peak graphs compare point for point; local-peak graphs match every reference
+    peak to the nearest peak of the same frame and channel (a missing partner counts as
+    infinitely far).
+    """
+    if "points" in reference:
+        a, b = reference["points"], other["points"]
+        both = np.isfinite(a).all(-1) & np.isfinite(b).all(-1)
+        lost = np.isfinite(a).all(-1) ^ np.isfinite(b).all(-1)
+        d = np.linalg.norm(a - b, axis=-1)[both]
+        return np.concatenate([d, np.full(int(lost.sum()), np.inf)])
+    keys_a = np.stack([reference["peak_sample"],
+                       reference.get("peak_channel", np.zeros_like(reference["peak_sample"]))], 1)
+    keys_b = np.stack([other["peak_sample"],
+                       other.get("peak_channel", np.zeros_like(other["peak_sample"]))], 1)
+    dists = []
+    for key, point in zip(keys_a, reference["peak_points"]):
+        same = (keys_b == key).all(axis=1)
+        if not same.any():
+            dists.append(np.inf)
+            continue
+        dists.append(float(np.linalg.norm(other["peak_points"][same] - point, axis=1).min()))
+    return np.asarray(dists, np.float64)
+
+
+def quantize_int8(run: RunFolder) -> Path:
+    """Write ``model.int8.onnx`` and its measured accuracy change; returns its path."""
+    from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    from posekit.inference.backends import OnnxBackend
+
+    source = run.path / ONNX_NAME
+    if not source.is_file():
+        raise ModelError(f"{source}: missing; export the float graph first (posekit export).")
+    calibration = _frames(run, "train", CALIBRATION_FRAMES)
+    target = run.path / INT8_NAME
+    with tempfile.TemporaryDirectory() as tmp:
+        prepared = Path(tmp) / "prepared.onnx"
+        quant_pre_process(str(source), str(prepared), skip_symbolic_shape=True)
+        with atomic_path(target) as out:
+            quantize_static(str(prepared), str(out), _Calibration(calibration),
+                            quant_format=QuantFormat.QOperator,
+                            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                            per_channel=True, op_types_to_quantize=["Conv"])
+    fp32, int8 = OnnxBackend(source), OnnxBackend(target)
+    shifts = []
+    for images in _frames(run, "val", 32):
+        shifts.append(point_shift(fp32.run(images, 0.2), int8.run(images, 0.2)))
+    shift = np.concatenate(shifts) if shifts else np.zeros(0)
+    finite = shift[np.isfinite(shift)]
+    to_frame = 1.0 / float(run.prep.scale)
+    meta = {
+        "quantization": "static int8: Conv weights int8 per channel, activations uint8",
+        "source_mtime_ns": source.stat().st_mtime_ns,
+        "calibration_frames": len(calibration),
+        "compared_points": int(shift.size),
+        "points_lost_or_gained": int((~np.isfinite(shift)).sum()),
+        "mean_shift_px": float(finite.mean() * to_frame) if finite.size else None,
+        "p95_shift_px": float(np.percentile(finite, 95) * to_frame) if finite.size else None,
+        "max_shift_px": float(finite.max() * to_frame) if finite.size else None,
+        "units": "full-frame pixels (model-input pixels / preprocessing scale)",
+    }
+    atomic_write_text(run.path / INT8_META, json.dumps(meta, indent=1))
+    return target
+
+
+def int8_quality(run: RunFolder) -> dict | None:
+    """The measured accuracy change of the run's int8 graph, when it exists."""
+    meta = run.path / INT8_META
+    source = run.path / ONNX_NAME
+    if not ((run.path / INT8_NAME).is_file() and meta.is_file() and source.is_file()):
+        return None
+    quality = json.loads(meta.read_text())
+    if quality.get("source_mtime_ns") != source.stat().st_mtime_ns:
+        return None  # made from an older float graph
+    return quality
+
+
+def int8_is_safe(quality: dict | None) -> bool:
+    """Whether ``--precision auto`` may use the int8 graph."""
+    if not quality or quality.get("mean_shift_px") is None:
+        return False
+    lost = quality.get("points_lost_or_gained", 0)
+    compared = max(1, quality.get("compared_points", 1))
+    return quality["mean_shift_px"] <= AUTO_MAX_MEAN_SHIFT_PX and lost / compared <= 0.02

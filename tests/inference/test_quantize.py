@@ -1,0 +1,63 @@
+"""int8 graphs: written with their measured accuracy, used only when asked or when safe."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+from posekit.errors import ModelError
+from posekit.inference.backends import OnnxBackend, make_backend
+from posekit.inference.quantize import (
+    INT8_META,
+    int8_is_safe,
+    int8_quality,
+    point_shift,
+)
+from posekit.inference.run_folder import open_run_folder
+
+
+def test_point_shift_for_global_and_local_peaks():
+    a = {"points": np.array([[[0.0, 0.0], [np.nan, np.nan], [5.0, 5.0]]])}
+    b = {"points": np.array([[[3.0, 4.0], [np.nan, np.nan], [np.nan, np.nan]]])}
+    np.testing.assert_allclose(point_shift(a, b), [5.0, np.inf])
+    ref = {"peak_sample": np.array([0, 0, 1]), "peak_channel": np.array([0, 1, 0]),
+           "peak_points": np.array([[1.0, 1.0], [2.0, 2.0], [3.0, 3.0]])}
+    other = {"peak_sample": np.array([0, 1]), "peak_channel": np.array([0, 0]),
+             "peak_points": np.array([[1.0, 2.0], [3.0, 3.5]])}
+    np.testing.assert_allclose(point_shift(ref, other), [1.0, np.inf, 0.5])
+
+
+def test_auto_precision_rule():
+    assert not int8_is_safe(None)
+    assert int8_is_safe({"mean_shift_px": 0.2, "compared_points": 100,
+                         "points_lost_or_gained": 1})
+    assert not int8_is_safe({"mean_shift_px": 0.8, "compared_points": 100,
+                             "points_lost_or_gained": 0})
+    assert not int8_is_safe({"mean_shift_px": 0.1, "compared_points": 100,
+                             "points_lost_or_gained": 10})
+
+
+@pytest.mark.slow
+def test_training_writes_an_int8_graph_with_its_accuracy(trained_single, tmp_path):
+    run_dir = tmp_path / "run"
+    shutil.copytree(trained_single, run_dir)
+    run = open_run_folder(run_dir)
+    quality = int8_quality(run)
+    assert quality is not None and quality["compared_points"] > 0
+    assert quality["mean_shift_px"] < 1.0
+    int8 = make_backend(run, precision="int8")
+    fp32 = make_backend(run, precision="fp32")
+    assert isinstance(int8, OnnxBackend) and isinstance(fp32, OnnxBackend)
+    images = np.random.default_rng(0).random((2, 1, 64, 64), dtype=np.float32)
+    a, b = fp32.run(images, 0.0), int8.run(images, 0.0)
+    assert a["points"].shape == b["points"].shape
+    # a re-exported float graph makes the old int8 graph stale
+    os.utime(run_dir / "model.onnx", ns=(1, 1))
+    assert int8_quality(open_run_folder(run_dir)) is None
+    with pytest.raises(ModelError, match="--int8"):
+        make_backend(open_run_folder(run_dir), precision="int8")
+    assert json.loads((run_dir / INT8_META).read_text())["units"].startswith("full-frame")
