@@ -85,8 +85,13 @@ class OnnxBackend:
 
     name = "onnx"
 
-    def __init__(self, onnx_path: str | os.PathLike[str], threads: int | None = None) -> None:
+    def __init__(self, onnx_path: str | os.PathLike[str], threads: int | None = None,
+                 chunk_size: int = 4) -> None:
         import onnxruntime as ort
+
+        if chunk_size < 1:
+            raise ModelError(f"chunk_size: got {chunk_size}; expected a positive integer.")
+        self.chunk_size = int(chunk_size)
 
         options = ort.SessionOptions()
         options.intra_op_num_threads = int(threads or os.cpu_count() or 1)
@@ -103,10 +108,32 @@ class OnnxBackend:
         self.output_names = tuple(o.name for o in self.session.get_outputs())
 
     def run(self, images: np.ndarray, threshold: float) -> dict[str, np.ndarray]:
-        feeds = {"images": np.ascontiguousarray(images, dtype=np.float32),
-                 "threshold": np.asarray(threshold, dtype=np.float32)}
-        outputs = self.session.run(None, feeds)
-        return dict(zip(self.output_names, outputs))
+        """Run ``images`` in chunks of :attr:`chunk_size`: ONNX Runtime's memory arena grows
+        with the largest batch it has seen, so chunking keeps memory flat for any batch size
+        without costing speed (the CPU is saturated by a few images already)."""
+        thr = np.asarray(threshold, dtype=np.float32)
+        images = np.ascontiguousarray(images, dtype=np.float32)
+        parts = []
+        for start in range(0, max(len(images), 1), self.chunk_size):
+            chunk = images[start:start + self.chunk_size]
+            parts.append(dict(zip(self.output_names,
+                                  self.session.run(None, {"images": chunk, "threshold": thr}))))
+        if len(parts) == 1:
+            return parts[0]
+        return merge_chunk_outputs(parts, self.chunk_size)
+
+
+def merge_chunk_outputs(parts: list[dict[str, np.ndarray]],
+                        chunk_size: int) -> dict[str, np.ndarray]:
+    """Concatenate per-chunk graph outputs; ``peak_sample`` (an index into the batch) is
+    shifted by each chunk's offset so it indexes the whole batch."""
+    merged: dict[str, np.ndarray] = {}
+    for name in parts[0]:
+        arrays = [part[name] for part in parts]
+        if name == "peak_sample":
+            arrays = [a + i * chunk_size for i, a in enumerate(arrays)]
+        merged[name] = np.concatenate(arrays, axis=0)
+    return merged
 
 
 PRECISIONS = ("auto", "fp32", "int8")
