@@ -60,7 +60,8 @@ def test_model_learns_far_beyond_untrained_baseline(trained_single, tmp_path):
 def test_onnx_and_torch_backends_agree(trained_single, synth_single):
     labels = load_labels(synth_single)
     frames = np.stack([labels.videos[0][i] for i in range(6)])
-    onnx = load_model(trained_single, backend="onnx", peak_threshold=0.0)
+    onnx = load_model(trained_single, backend="onnx", precision="fp32",
+                      peak_threshold=0.0)
     eager = load_model(trained_single, backend="torch", peak_threshold=0.0)
     for a, b in zip(onnx.predict(frames), eager.predict(frames)):
         np.testing.assert_allclose(a.points, b.points, atol=1e-3)
