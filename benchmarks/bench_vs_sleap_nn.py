@@ -173,14 +173,18 @@ def main() -> int:
     parser.add_argument("--frames", default="0-499", help="frame range for inference speed")
     parser.add_argument("--long-frames", default="0-1499", help="longer range (memory check)")
     parser.add_argument("--batch-sizes", default="1,4,8,16")
+    parser.add_argument("--reuse-sleap-nn", type=Path, default=None,
+                        help="take sleap-nn's numbers from an earlier report of this script "
+                             "(same settings) instead of running it again")
     args = parser.parse_args()
 
     data = args.data.resolve()
     video = (args.video or data / "clip.mp4").resolve()
     work = args.work.resolve()
+    earlier = json.loads(args.reuse_sleap_nn.read_text()) if args.reuse_sleap_nn else None
     if work.exists():
-        shutil.rmtree(work)
-    work.mkdir(parents=True)
+        shutil.rmtree(work / "posekit" if earlier else work, ignore_errors=True)
+    work.mkdir(parents=True, exist_ok=True)
     sleap_nn = ensure_sleap_nn(args.sleap_nn_venv)
     posekit = Path(sys.executable).with_name("posekit")
     train, val = make_split(data, work, seed=0)
@@ -203,7 +207,12 @@ def main() -> int:
     steps = -(-n_train // args.batch)
     report["settings"]["steps_per_epoch"] = steps
     samples = {"posekit": steps * args.batch, "sleap_nn": n_train}  # per epoch
+    if earlier:
+        report["sleap_nn"] = earlier["sleap_nn"]
+        report["sleap_nn_from"] = {"file": str(args.reuse_sleap_nn), "created": earlier["created"]}
     for tool, exe in (("posekit", posekit), ("sleap_nn", sleap_nn)):
+        if tool == "sleap_nn" and earlier:
+            continue
         folder = work / tool
         cfg = write_config(data, train, val, folder, args.epochs, steps, args.batch, args.lr)
         res = report[tool]

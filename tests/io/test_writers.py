@@ -149,3 +149,49 @@ def test_exports_need_a_video_choice_with_several_videos(tmp_path: Path) -> None
     assert len(pd.read_csv(export_csv(both, tmp_path / "x.csv", video=1))) == 3
     with h5py.File(export_analysis_h5(both, tmp_path / "x.h5", video=0), "r") as f:
         assert f["tracks"].shape == (1, 2, 3, 3)
+
+
+def _predictions_only(labels: sio.Labels) -> sio.Labels:
+    frames = [sio.LabeledFrame(video=lf.video, frame_idx=lf.frame_idx,
+                               instances=list(lf.predicted_instances))
+              for lf in labels.labeled_frames if lf.predicted_instances]
+    return sio.Labels(labeled_frames=frames, videos=labels.videos, skeletons=labels.skeletons)
+
+
+def test_overwriting_user_labels_keeps_a_loadable_backup(video: sio.Video, tmp_path: Path):
+    labels = tiny_labels(video)
+    target = save_labels(labels, tmp_path / "labels.slp")
+    with pytest.warns(UserWarning, match="held user labels"):
+        save_labels(_predictions_only(labels), target)
+    backups = sorted(tmp_path.glob("labels.backup-*.slp"))
+    assert len(backups) == 1
+    kept = FrameTable.from_labels(load_labels(backups[0]), user_instances_only=True)
+    original = FrameTable.from_labels(labels, user_instances_only=True)
+    np.testing.assert_array_equal(kept.inst_points, original.inst_points)
+    assert not any(lf.user_instances for lf in load_labels(target).labeled_frames)
+
+
+def test_overwriting_predictions_needs_no_backup(video: sio.Video, tmp_path: Path):
+    predictions = _predictions_only(tiny_labels(video))
+    target = save_labels(predictions, tmp_path / "pred.slp")
+    save_labels(predictions, target)
+    assert sorted(p.name for p in tmp_path.glob("pred*")) == ["pred.slp"]
+
+
+def test_backup_names_stay_sleap_files(tmp_path: Path):
+    from posekit.io.writers import backup_name
+
+    assert backup_name(tmp_path / "a.pkg.slp", "S").name == "a.backup-S.pkg.slp"
+    assert backup_name(tmp_path / "a.b.slp", "S").name == "a.b.backup-S.slp"
+
+
+def test_synthetic_data_over_user_labels_keeps_a_backup(video: sio.Video, tmp_path: Path):
+    from posekit.io.synthetic import SynthSpec, write_dataset
+
+    target = save_labels(tiny_labels(video), tmp_path / "mine.pkg.slp")
+    spec = SynthSpec(n_frames=3, n_animals=1, height=32, width=32, seed=1)
+    with pytest.warns(UserWarning, match="held user labels"):
+        write_dataset(spec, target)
+    assert len(list(tmp_path.glob("mine.backup-*.pkg.slp"))) == 1
+    write_dataset(spec, target)  # synthetic over synthetic: replaced, no new backup
+    assert len(list(tmp_path.glob("mine.backup-*.pkg.slp"))) == 1

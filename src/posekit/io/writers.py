@@ -69,7 +69,43 @@ def save_labels(labels: sio.Labels, path: PathLike, embed: bool | str = False) -
     arg = _embed_argument(labels, embed)
     with atomic_path(path) as tmp, _readable_sources(labels):
         sio.save_slp(labels, tmp.as_posix(), embed=arg, verbose=False)
+        backup_user_labels(path)
     return path
+
+
+def backup_name(path: Path, stamp: str) -> Path:
+    """``labels.pkg.slp`` → ``labels.backup-<stamp>.pkg.slp`` (still loadable as SLEAP)."""
+    ext = ".pkg.slp" if path.name.lower().endswith(".pkg.slp") else path.suffix
+    return path.with_name(f"{path.name[: len(path.name) - len(ext)]}.backup-{stamp}{ext}")
+
+
+def backup_user_labels(path: Path) -> Path | None:
+    """Copy an existing ``.slp`` that holds user-labelled instances (or cannot be read) to a
+    time-stamped backup before it is replaced. Files of predictions only, and synthetic
+    labels (re-rendered from their seed at will), are replaced as they are. Returns the
+    backup's path, or None when none was needed."""
+    import shutil
+    import warnings
+    from datetime import datetime
+
+    import sleap_io as sio
+
+    if not path.is_file():
+        return None
+    try:
+        old = sio.load_slp(path.as_posix(), open_videos=False)
+        has_user = "posekit_synthetic" not in (old.provenance or {}) and any(
+            lf.user_instances for lf in old.labeled_frames)
+    except Exception:  # unreadable: keep it, the user may still want it
+        has_user = True
+    if not has_user:
+        return None
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+    backup = backup_name(path, stamp)
+    shutil.copy2(path, backup)
+    warnings.warn(f"{path} held user labels; the previous file was kept as {backup}.",
+                  stacklevel=3)
+    return backup
 
 
 @contextmanager

@@ -106,3 +106,14 @@ class Task(ABC):
 def weight(value: float | None) -> float:
     """A head's loss weight; ``None`` in the config means 1."""
     return 1.0 if value is None else float(value)
+
+
+def map_sigma(head_config: object) -> float:
+    """Spread, in model-input pixels, of the Gaussians of a confidence-map or class-map head.
+
+    The configured ``sigma`` counts output-grid cells, as SLEAP and sleap-nn apply it
+    (their target generators draw with ``sigma * output_stride``), so a sleap-nn
+    configuration trains the same targets here; part affinity fields use ``sigma`` in
+    model-input pixels, also as sleap-nn does.
+    """
+    return float(head_config.sigma) * int(head_config.output_stride)

@@ -12,7 +12,7 @@ from posekit.data.targets import (
     make_confmaps,
     make_pafs,
 )
-from posekit.tasks.base import HeadSpec, Task, weight
+from posekit.tasks.base import HeadSpec, Task, map_sigma, weight
 
 
 class SingleInstanceTask(Task):
@@ -23,7 +23,7 @@ class SingleInstanceTask(Task):
     def build_heads(self) -> list[HeadSpec]:
         cm = self.config.confmaps
         return [HeadSpec("confmaps", self.info.n_nodes, int(cm.output_stride), 1.0, "mse",
-                         float(cm.sigma))]
+                         map_sigma(cm))]
 
     def make_targets(self, points: Tensor, classes: Tensor, input_hw: tuple[int, int]):
         head = self.heads[0]
@@ -38,7 +38,7 @@ class CentroidTask(Task):
 
     def build_heads(self) -> list[HeadSpec]:
         cm = self.config.confmaps
-        return [HeadSpec("centroids", 1, int(cm.output_stride), 1.0, "mse", float(cm.sigma))]
+        return [HeadSpec("centroids", 1, int(cm.output_stride), 1.0, "mse", map_sigma(cm))]
 
     def make_targets(self, points: Tensor, classes: Tensor, input_hw: tuple[int, int]):
         head = self.heads[0]
@@ -56,7 +56,7 @@ class CenteredInstanceTask(Task):
     def build_heads(self) -> list[HeadSpec]:
         cm = self.config.confmaps
         return [HeadSpec("confmaps", self.info.n_nodes, int(cm.output_stride),
-                         weight(getattr(cm, "loss_weight", None)), "mse", float(cm.sigma))]
+                         weight(getattr(cm, "loss_weight", None)), "mse", map_sigma(cm))]
 
     def make_targets(self, points: Tensor, classes: Tensor, input_hw: tuple[int, int]):
         head = self.heads[0]
@@ -73,7 +73,7 @@ class BottomUpTask(Task):
         cm, paf = self.config.confmaps, self.config.pafs
         return [
             HeadSpec("confmaps", self.info.n_nodes, int(cm.output_stride),
-                     weight(cm.loss_weight), "mse", float(cm.sigma)),
+                     weight(cm.loss_weight), "mse", map_sigma(cm)),
             HeadSpec("pafs", 2 * self.info.n_edges, int(paf.output_stride),
                      weight(paf.loss_weight), "mse", float(paf.sigma)),
         ]
@@ -99,9 +99,9 @@ class MultiClassBottomUpTask(Task):
         cm, cls = self.config.confmaps, self.config.class_maps
         return [
             HeadSpec("confmaps", self.info.n_nodes, int(cm.output_stride),
-                     weight(cm.loss_weight), "mse", float(cm.sigma)),
+                     weight(cm.loss_weight), "mse", map_sigma(cm)),
             HeadSpec("class_maps", self.info.n_classes, int(cls.output_stride),
-                     weight(cls.loss_weight), "mse_sigmoid", float(cls.sigma)),
+                     weight(cls.loss_weight), "mse_sigmoid", map_sigma(cls)),
         ]
 
     def make_targets(self, points: Tensor, classes: Tensor, input_hw: tuple[int, int]):
@@ -126,7 +126,7 @@ class MultiClassTopDownTask(Task):
         cm, vec = self.config.confmaps, self.config.class_vectors
         return [
             HeadSpec("confmaps", self.info.n_nodes, int(cm.output_stride),
-                     weight(cm.loss_weight), "mse", float(cm.sigma)),
+                     weight(cm.loss_weight), "mse", map_sigma(cm)),
             HeadSpec("class_vectors", self.info.n_classes, int(vec.output_stride),
                      weight(vec.loss_weight), "cross_entropy"),
         ]

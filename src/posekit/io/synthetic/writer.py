@@ -14,6 +14,7 @@ import sleap_io as sio
 from posekit.errors import ConfigError
 from posekit.io.synthetic.render import SynthResult, render
 from posekit.io.synthetic.spec import SynthSpec
+from posekit.io.writers import backup_user_labels
 from posekit.utils import atomic_path, ensure_parent_exists
 
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".mov", ".avi")
@@ -168,4 +169,5 @@ def write_dataset(
             video = sio.Video.from_filename(video_path.resolve().as_posix(), grayscale=not spec.rgb)
             sio.save_slp(result.to_labels(video), str(tmp), verbose=False)
             video.close()
+        backup_user_labels(Path(labels_path))
     return sio.load_slp(str(labels_path))
