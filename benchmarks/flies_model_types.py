@@ -27,17 +27,17 @@ import sleap_io as sio
 ROOT = Path(__file__).resolve().parents[1]
 
 HEADS = {
-    "centroid": ({"scale": 0.25}, 16, {"confmaps": {"anchor_part": "thorax", "sigma": 2.5,
+    "centroid": ({"scale": 0.25}, 16, {"confmaps": {"anchor_part": "thorax", "sigma": 1.25,
                                                     "output_stride": 2}}),
     "centered_instance": ({"scale": 1.0}, 16, {"confmaps": {"anchor_part": "thorax",
-                                                            "sigma": 2.5, "output_stride": 2}}),
-    "bottomup": ({"scale": 0.5}, 8, {"confmaps": {"sigma": 2.5, "output_stride": 2},
+                                                            "sigma": 1.25, "output_stride": 2}}),
+    "bottomup": ({"scale": 0.5}, 8, {"confmaps": {"sigma": 1.25, "output_stride": 2},
                                      "pafs": {"sigma": 5.0, "output_stride": 4}}),
-    "multi_class_bottomup": ({"scale": 0.5}, 8, {"confmaps": {"sigma": 2.5, "output_stride": 2},
-                                                 "class_maps": {"sigma": 5.0,
+    "multi_class_bottomup": ({"scale": 0.5}, 8, {"confmaps": {"sigma": 1.25, "output_stride": 2},
+                                                 "class_maps": {"sigma": 2.5,
                                                                 "output_stride": 2}}),
     "multi_class_topdown": ({"scale": 1.0}, 16, {
-        "confmaps": {"anchor_part": "thorax", "sigma": 2.5, "output_stride": 2},
+        "confmaps": {"anchor_part": "thorax", "sigma": 1.25, "output_stride": 2},
         "class_vectors": {"num_fc_layers": 2, "num_fc_units": 64, "output_stride": 16,
                           "loss_weight": 0.01}}),
 }

@@ -22,7 +22,10 @@ def test_template_loads_once_the_labels_path_is_set(model_type: str) -> None:
     unet = cfg.model_config.active_backbone
     assert (unet.filters, unet.max_stride, unet.output_stride) == (16, 16, 2)
     head = cfg.model_config.active_head
-    assert head.confmaps.sigma == 2.5 and head.confmaps.output_stride == 2
+    # 5 input pixels (2.5 grid cells × stride 2); the centroid map uses half that so the
+    # peaks of animals close together stay apart
+    expected_sigma = 1.25 if model_type == "centroid" else 2.5
+    assert head.confmaps.sigma == expected_sigma and head.confmaps.output_stride == 2
     assert cfg.trainer_config.save_ckpt and cfg.trainer_config.ckpt_dir == "models"
     # commented: most settings lines explain themselves
     comments = [line for line in text.splitlines() if "#" in line]

@@ -34,16 +34,16 @@ CROPS = ({"scale": 0.5}, 16, 10)
 # Gaussians are wider than for a long training (they leave the "all maps zero" plateau
 # sooner); see the issue note for longer runs.
 SETTINGS = {
-    "centroid": (WHOLE_FRAME, {"confmaps": {"anchor_part": "thorax", "sigma": 2.0,
+    "centroid": (WHOLE_FRAME, {"confmaps": {"anchor_part": "thorax", "sigma": 1.0,
                                             "output_stride": 2}}),
-    "centered_instance": (CROPS, {"confmaps": {"anchor_part": "thorax", "sigma": 4.0,
+    "centered_instance": (CROPS, {"confmaps": {"anchor_part": "thorax", "sigma": 2.0,
                                                "output_stride": 2}}),
-    "bottomup": (WHOLE_FRAME, {"confmaps": {"sigma": 2.5, "output_stride": 2},
+    "bottomup": (WHOLE_FRAME, {"confmaps": {"sigma": 1.25, "output_stride": 2},
                                "pafs": {"sigma": 4.0, "output_stride": 4}}),
-    "multi_class_bottomup": (WHOLE_FRAME, {"confmaps": {"sigma": 2.5, "output_stride": 2},
-                                           "class_maps": {"sigma": 4.0, "output_stride": 2}}),
+    "multi_class_bottomup": (WHOLE_FRAME, {"confmaps": {"sigma": 1.25, "output_stride": 2},
+                                           "class_maps": {"sigma": 2.0, "output_stride": 2}}),
     "multi_class_topdown": (CROPS, {
-        "confmaps": {"anchor_part": "thorax", "sigma": 4.0, "output_stride": 2},
+        "confmaps": {"anchor_part": "thorax", "sigma": 2.0, "output_stride": 2},
         "class_vectors": {"output_stride": 16, "loss_weight": 0.003}}),
 }
 
