@@ -61,3 +61,24 @@ def test_training_writes_an_int8_graph_with_its_accuracy(trained_single, tmp_pat
     with pytest.raises(ModelError, match="--int8"):
         make_backend(open_run_folder(run_dir), precision="int8")
     assert json.loads((run_dir / INT8_META).read_text())["units"].startswith("full-frame")
+
+
+@pytest.mark.slow
+def test_export_and_track_choose_the_precision_from_the_cli(trained_single, synth_single,
+                                                             tmp_path, capsys):
+    from posekit.cli.main import main
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(trained_single, run_dir)
+    for name in ("model.int8.onnx", INT8_META):
+        (run_dir / name).unlink()
+    out = tmp_path / "pred.slp"
+    code = main(["track", str(synth_single), "-m", str(run_dir), "-o", str(out),
+                 "--precision", "int8"])
+    assert code == 2 and "--int8" in capsys.readouterr().err  # says how to make one
+    assert main(["export", str(run_dir), "--int8"]) == 0
+    assert "points move" in capsys.readouterr().out
+    assert json.loads((run_dir / INT8_META).read_text())["compared_points"] > 0
+    assert main(["track", str(synth_single), "-m", str(run_dir), "-o", str(out),
+                 "--precision", "int8"]) == 0, capsys.readouterr().err
+    assert out.is_file()
