@@ -259,7 +259,7 @@ def main() -> int:
                                             sn_best),
         "inference_fps_same_batch": {k: ratio(pk["inference"][k]["frames_per_s"],
                                               sn["inference"][k]["frames_per_s"])
-                                     for k in pk["inference"]},
+                                     for k in pk["inference"] if k in sn["inference"]},
         "inference_peak_rss_mb": {"posekit": pk["inference_long"]["peak_rss_mb"],
                                   "sleap_nn": sn["inference_long"]["peak_rss_mb"]},
         "mean_px_error": {"posekit": pk["accuracy"]["mean_px"],
