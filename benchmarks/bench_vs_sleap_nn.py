@@ -29,6 +29,8 @@ from pathlib import Path
 
 import yaml
 
+from posekit.utils import atomic_write_text
+
 ROOT = Path(__file__).resolve().parents[1]
 SLEAP_NN_VERSION = "0.3.5"
 TORCH_PINS = ("torch==2.14.1", "torchvision==0.29.1")
@@ -280,9 +282,7 @@ def main() -> int:
             sn["accuracy"]["mean_px"] or 1e9) * 1.05,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(report, indent=1))
-    tmp.replace(args.out)
+    atomic_write_text(args.out, json.dumps(report, indent=1))
     log(f"wrote {args.out}")
     print(json.dumps({"ratios": report["ratios"], "checks": report["checks"]}, indent=1))
     return 0

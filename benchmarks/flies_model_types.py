@@ -24,6 +24,8 @@ from pathlib import Path
 
 import sleap_io as sio
 
+from posekit.utils import atomic_write_text
+
 ROOT = Path(__file__).resolve().parents[1]
 
 HEADS = {
@@ -166,9 +168,7 @@ def main() -> int:
             "id_switches": ident.get("id_switches"), "mota": ident.get("mota"),
         }
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(report, indent=1))
-    tmp.replace(args.out)
+    atomic_write_text(args.out, json.dumps(report, indent=1))
     print(json.dumps(report, indent=1))
     return 0
 

@@ -20,6 +20,8 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
+from posekit.utils import atomic_write_text
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -76,9 +78,7 @@ def main() -> int:
             report["long"][precision]["peak_rss_mb"] - short, 1)
     report["checks"] = checks
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(report, indent=1))
-    tmp.replace(args.out)
+    atomic_write_text(args.out, json.dumps(report, indent=1))
     print(json.dumps(report, indent=1))
     return 0
 
