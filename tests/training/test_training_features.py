@@ -14,6 +14,7 @@ import torch
 
 from posekit.config import load_config
 from posekit.errors import ConfigError
+from posekit.training.cpu_numerics import denormals_flushed
 from posekit.training.trainer import train
 
 pytestmark = pytest.mark.slow
@@ -34,8 +35,22 @@ def _cfg(make_tiny_config, labels, run_dir, **trainer):
     return cfg
 
 
+class _FlushProbe(L.Callback):
+    def __init__(self) -> None:
+        self.seen: list[bool] = []
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        self.seen.append(denormals_flushed())
+
+
 def test_same_seed_gives_same_losses(synth_single, tmp_path, make_tiny_config):
-    a = train(_cfg(make_tiny_config, synth_single, tmp_path / "a"))
+    probe = _FlushProbe()
+    before = denormals_flushed()
+    a = train(_cfg(make_tiny_config, synth_single, tmp_path / "a"), callbacks=[probe])
+    # CPU training runs with denormals flushed (faster), and the process setting is restored
+    if torch.set_flush_denormal(before):
+        assert probe.seen and all(probe.seen)
+    assert denormals_flushed() == before
     b = train(_cfg(make_tiny_config, synth_single, tmp_path / "b"))
     assert _losses(a.run_dir) == _losses(b.run_dir)
     c = train(_cfg(make_tiny_config, synth_single, tmp_path / "c", seed=1))

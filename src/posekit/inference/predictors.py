@@ -11,7 +11,6 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from posekit.errors import ModelError
 from posekit.inference.backends import Backend
@@ -64,6 +63,8 @@ def hungarian_classes(probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     scores = np.zeros(n, np.float32)
     if n == 0 or probs.shape[1] == 0:
         return classes, scores
+    from scipy.optimize import linear_sum_assignment  # deferred: single-instance runs skip it
+
     rows, cols = linear_sum_assignment(-probs)
     classes[rows] = cols
     scores[rows] = probs[rows, cols]

@@ -34,6 +34,7 @@ from posekit.tasks.base import Task
 from posekit.tasks.losses import OHKMParams
 from posekit.tasks.registry import make_task
 from posekit.tasks.resolve import ResolvedData, resolve_data
+from posekit.training.cpu_numerics import flush_denormals
 from posekit.training.module import OptimSettings, PoseLightningModule
 
 logger = logging.getLogger("posekit.training")
@@ -274,7 +275,8 @@ def train(config: TrainingJobConfig | str | os.PathLike[str] | dict,
         **_trainer_kwargs(cfg))
     start = time.perf_counter()
     try:
-        trainer.fit(module, train_loader, val_loader, ckpt_path=resume or None)
+        with flush_denormals():
+            trainer.fit(module, train_loader, val_loader, ckpt_path=resume or None)
     except SystemExit:
         # Lightning exits after a graceful shutdown on Ctrl-C; last.ckpt has been written.
         if not trainer.interrupted:
