@@ -282,8 +282,9 @@ def main() -> int:
         "predict_3x": (report["ratios"]["inference_fps_best_vs_best"] or 0) >= 3.0,
         "predict_3x_int8": (report["ratios"]["inference_fps_int8_vs_best"] or 0) >= 3.0,
         "inference_memory_under_0.5GB": all((r["peak_rss_mb"] or 1e9) <= 512 for r in pk_runs),
-        "memory_flat_with_video_length": abs((pk["inference_long"]["peak_rss_mb"] or 0) - max(
-            r["peak_rss_mb"] or 0 for r in pk["inference"].values())) < 64,
+        # the 3x longer run (batch 8) needs no more memory than the 500-frame runs did
+        "memory_flat_with_video_length": (pk["inference_long"]["peak_rss_mb"] or 1e9) <= max(
+            r["peak_rss_mb"] or 0 for r in pk["inference"].values()) + 64,
         "larger_batch_never_slower_per_frame": all(
             b >= a * 0.95 for runs in (pk["inference"], pk["inference_int8"])
             for a, b in itertools.pairwise(by_batch(runs))),

@@ -82,3 +82,24 @@ def test_export_and_track_choose_the_precision_from_the_cli(trained_single, synt
     assert main(["track", str(synth_single), "-m", str(run_dir), "-o", str(out),
                  "--precision", "int8"]) == 0, capsys.readouterr().err
     assert out.is_file()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["single_instance", "centroid", "centered_instance", "bottomup",
+                                  "multi_class_bottomup", "multi_class_topdown"])
+def test_every_model_type_gets_an_int8_graph_with_a_float_first_conv(kind, trained_multi,
+                                                                      trained_single):
+    import onnx
+
+    run_dir = trained_single if kind == "single_instance" else trained_multi(kind)
+    run = open_run_folder(run_dir)
+    quality = int8_quality(run)
+    assert quality is not None, f"{kind}: training wrote no usable int8 graph"
+    assert quality["quantized_nodes"] > 0 and quality["compared_points"] > 0
+    # the learned synthetic models keep their points: well under a pixel on average
+    assert quality["mean_shift_px"] < 1.0, quality
+    graph = onnx.load(str(run_dir / "model.int8.onnx")).graph
+    ops = [n.op_type for n in graph.node]
+    assert "QLinearConv" in ops
+    first_conv = next(n for n in graph.node if n.op_type in ("Conv", "QLinearConv"))
+    assert first_conv.op_type == "Conv"  # the raw image meets a float convolution

@@ -25,9 +25,8 @@ def test_flush_denormals_restores_after_error_and_keeps_user_setting():
     if not torch.set_flush_denormal(True):
         pytest.skip("this CPU cannot flush denormals")
     try:
-        with pytest.raises(RuntimeError):
-            with flush_denormals():
-                raise RuntimeError("boom")
+        with pytest.raises(RuntimeError), flush_denormals():
+            raise RuntimeError("boom")
         assert denormals_flushed()  # the user's own setting (on) is kept
     finally:
         torch.set_flush_denormal(False)
