@@ -4,10 +4,10 @@ accuracy change measured before it is ever used.
 Inside the network, convolutions (with the ReLU after them folded in), max-pooling, resizing
 and concatenation run on 8-bit values (int8 weights per output channel, uint8 activations,
 calibrated on the run's own training frames). The first convolution, which sees the raw
-image, and the in-graph peak decoding stay in float: on the reaching UNet, quantizing the
-first convolution moved points by 1.6 px on average instead of 0.3 px and was slower (an
-8-bit kernel over one input channel), and quantizing only the convolutions ran at 15.5
-frames/s where this recipe runs at 17.2 (fp32: 10.9; 384x416 input, 2 CPU cores). The int8 graph
+image, and the in-graph peak decoding stay in float. On the reaching UNet (384x416 input,
+2 CPU cores) this recipe moved points by 0.18 px on average and ran at 18.4 frames/s, where
+quantizing only the convolutions, the first one included, moved them by 1.6 px at 15.6
+frames/s (float graph: 11.3 frames/s). The int8 graph
 is compared with the float graph on the validation frames and the shift of every predicted
 point (in full-frame pixels) is written to ``model.int8.onnx.json``. ``posekit track`` uses the
 int8 graph only when asked (``--precision int8``) or, with ``--precision auto``, when the

@@ -2,8 +2,8 @@
 
 As a network trains, some activations, gradients and Adam moments become *denormal*
 floats (smaller than ~1.2e-38). x86 CPUs handle those in microcode, hundreds of times
-slower than normal numbers, and a trained UNet step measured 14 % slower because of them
-(1.63 s vs 1.40 s per batch of four 384x416 frames on a 2-core EPYC). Flushing them to zero
+slower than normal numbers: a UNet that had learned near-zero confidence maps took 1.63 s
+per batch of four 384x416 frames with them and 1.40 s with them flushed (2-core EPYC). Flushing them to zero
 changes results by less than 1e-38 per value, far below anything training can notice.
 The setting is process-wide, so :func:`flush_denormals` restores the previous state when
 training ends: a user's own session is left as it was.
