@@ -35,12 +35,32 @@ def test_chunked_runs_match_one_batch(kind, trained_multi, synth_pair):
     images = frames.mean(axis=-1, keepdims=True).transpose(0, 3, 1, 2) / 255.0
     whole = OnnxBackend(run.onnx_path, chunk_size=8).run(images, 0.1)
     chunked = OnnxBackend(run.onnx_path, chunk_size=2).run(images, 0.1)
-    assert whole.keys() == chunked.keys()
+    default = OnnxBackend(run.onnx_path)
+    sizes: list[int] = []
+    real_run = default.session.run
+    default.session.run = lambda names, feeds: sizes.append(len(feeds["images"])) or real_run(
+        names, feeds)
+    single = default.run(images, 0.1)
+    assert sizes == [1] * 5  # by default ONNX Runtime sees one image per call (flat memory)
+    assert whole.keys() == chunked.keys() == single.keys()
     for name in whole:
         np.testing.assert_allclose(chunked[name], whole[name], atol=1e-4, err_msg=name)
+        np.testing.assert_allclose(single[name], whole[name], atol=1e-4, err_msg=name)
     assert set(whole["peak_sample"].tolist()) == set(range(5))  # every frame has peaks
 
 
 def test_chunk_size_must_be_positive(tmp_path):
     with pytest.raises(ModelError, match="chunk_size"):
         OnnxBackend(tmp_path / "missing.onnx", chunk_size=0)
+
+
+def test_single_instance_inference_does_not_import_scipy_optimize():
+    """`posekit track` start-up: the Hungarian solver is imported only by models that need it."""
+    import subprocess
+    import sys
+
+    code = ("import sys, posekit.inference.pipeline, posekit.inference.predictors; "
+            "print('scipy.optimize' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "False"
