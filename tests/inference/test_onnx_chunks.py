@@ -64,3 +64,29 @@ def test_single_instance_inference_does_not_import_scipy_optimize():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == "False"
+
+
+def _identity_graph(path):
+    import onnx
+    from onnx import TensorProto, helper
+
+    images = helper.make_tensor_value_info("images", TensorProto.FLOAT, [None, 1, 4, 4])
+    threshold = helper.make_tensor_value_info("threshold", TensorProto.FLOAT, [])
+    out = helper.make_tensor_value_info("maps", TensorProto.FLOAT, [None, 1, 4, 4])
+    node = helper.make_node("Identity", ["images"], ["maps"])
+    graph = helper.make_graph([node], "identity", [images, threshold], [out])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+    onnx.save(model, str(path))
+    return path
+
+
+@pytest.mark.parametrize("spin, expected", [(False, "0"), (True, "1")])
+def test_worker_threads_do_not_spin_by_default(tmp_path, spin, expected):
+    """Idle ONNX Runtime workers must not busy-wait by default: the decoding thread needs
+    that CPU time during streaming inference."""
+    path = _identity_graph(tmp_path / "identity.onnx")
+    backend = OnnxBackend(path) if not spin else OnnxBackend(path, spin=True)
+    options = backend.session.get_session_options()
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == expected
+    images = np.arange(32, dtype=np.float32).reshape(2, 1, 4, 4)
+    np.testing.assert_array_equal(backend.run(images, 0.5)["maps"], images)

@@ -148,7 +148,7 @@ def test_stream_centered_pair_video(shared_data: Path) -> None:
     source = open_frame_source(video, batch_size=32)
     assert len(source) == 1100
     count, first = 0, None
-    for frame_indices, images, _ in source:
+    for frame_indices, images, *_ in source:
         assert images.shape[1:] == (384, 384, 1)
         assert frame_indices.tolist() == list(range(count, count + len(frame_indices)))
         first = images[0] if first is None else first
@@ -160,13 +160,13 @@ def test_stream_centered_pair_video(shared_data: Path) -> None:
     ).read_image(0)
     assert np.abs(first.astype(int) - embedded.astype(int)).max() <= 2
     ranged = open_frame_source(video, frames="10,20,1000-1009", batch_size=4)
-    got = [int(i) for fi, _, _ in ranged for i in fi]
+    got = [int(i) for fi, *_ in ranged for i in fi]
     assert got == [10, 20, *range(1000, 1010)]
 
 
 def test_stream_clip_matches_embedded_subset(shared_data: Path) -> None:
     source = open_frame_source(shared_data / "clip.mp4", frames=[0, 40, 1480], batch_size=8)
-    frames = {int(i): img for fi, imgs, _ in source for i, img in zip(fi, imgs, strict=True)}
+    frames = {int(i): img for fi, imgs, *_ in source for i, img in zip(fi, imgs, strict=True)}
     subset = FrameTable.from_labels(load_labels(shared_data / "clip_subset.pkg.slp"))
     for row, fi in enumerate(subset.keys[:, 1].tolist()):
         if fi in frames:

@@ -22,7 +22,7 @@ BACKENDS = ["opencv", "pyav"]
 
 def collect(source) -> tuple[list[int], dict[int, np.ndarray], list[tuple]]:
     indices, images, shapes = [], {}, []
-    for frame_indices, batch, _video in source:
+    for frame_indices, batch, *_ in source:
         assert batch.dtype == np.uint8 and batch.ndim == 4 and len(batch) == len(frame_indices)
         shapes.append(batch.shape)
         for fi, img in zip(frame_indices.tolist(), batch, strict=True):
@@ -194,7 +194,7 @@ def _peak_bytes(path: Path, n_frames: int) -> int:
     tracemalloc.start()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        count = sum(len(fi) for fi, _, _ in source)
+        count = sum(len(b.frame_indices) for b in source)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert count == n_frames
@@ -207,3 +207,25 @@ def test_memory_stays_flat_however_long_the_stream(tmp_path: Path) -> None:
     frame_bytes = 96 * 128
     assert long < short + 16 * frame_bytes  # 10x more frames, no growth beyond noise
     assert long < 400 * frame_bytes / 4  # far below keeping the decoded video
+
+
+@pytest.mark.parametrize("prefetch", [0, 2])
+def test_prepare_hook_runs_where_frames_are_decoded(tmp_path: Path, prefetch: int) -> None:
+    """The hook sees every batch's images; with prefetch it runs on the decoding thread."""
+    source = open_frame_source(write_video(tmp_path / "v.avi", 10), batch_size=4,
+                               prefetch=prefetch)
+    threads: list[str] = []
+
+    def prepare(images: np.ndarray) -> float:
+        threads.append(threading.current_thread().name)
+        return float(images.mean())
+
+    source.prepare = prepare
+    batches = list(source)
+    assert [len(b.frame_indices) for b in batches] == [4, 4, 2]
+    for batch in batches:
+        assert batch.prepared == pytest.approx(float(batch.images.mean()))
+    expected = "posekit-decode" if prefetch else threading.current_thread().name
+    assert len(threads) == 3 and all(name.startswith(expected) for name in threads)
+    source.prepare = None
+    assert all(b.prepared is None for b in source)

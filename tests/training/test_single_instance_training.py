@@ -12,7 +12,6 @@ import torch
 from posekit.evaluation import evaluate
 from posekit.inference.pipeline import load_model, predict_source
 from posekit.io.labels import load_labels
-from posekit.training.trainer import train
 
 pytestmark = pytest.mark.slow
 
@@ -79,3 +78,30 @@ def test_python_api_predicts_frames_and_files(trained_single, synth_single):
     assert len(predicted.labeled_frames) == 60
     assert all(type(i).__name__ == "PredictedInstance"
                for lf in predicted.labeled_frames for i in lf.instances)
+
+
+def test_streaming_preprocesses_on_the_decoding_thread(trained_single, synth_single,
+                                                      monkeypatch):
+    """predict_source resizes frames where they are decoded (never again on the main
+    thread), with the same results as predicting the decoded arrays directly."""
+    import threading
+
+    model = load_model(trained_single, backend="onnx", precision="fp32", batch_size=4)
+    prep_class = type(model.predictor.run.prep)
+    threads: list[str] = []
+    real = prep_class.preprocess_frames
+
+    def spy(self, frames, *args, **kwargs):
+        threads.append(threading.current_thread().name)
+        return real(self, frames, *args, **kwargs)
+
+    monkeypatch.setattr(prep_class, "preprocess_frames", spy)
+    report = predict_source(model, synth_single)
+    assert threads and all(name.startswith("posekit-decode") for name in threads)
+    labels = load_labels(synth_single)
+    frames = np.stack([lf.image for lf in labels.labeled_frames[:8]])
+    direct = model.predict(frames)
+    streamed = {lf.frame_idx: lf for lf in report.labels.labeled_frames}
+    for lf, pred in zip(labels.labeled_frames[:8], direct, strict=True):
+        np.testing.assert_allclose(streamed[lf.frame_idx].instances[0].numpy(),
+                                   pred.points[0], atol=1e-4)

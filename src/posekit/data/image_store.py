@@ -202,9 +202,8 @@ class ImageStore:
             return
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         for i in range(len(self.table)):
-            with atomic_path(self._disk_path(i)) as tmp:
-                with open(tmp, "wb") as fh:
-                    np.save(fh, self._decode(i))
+            with atomic_path(self._disk_path(i)) as tmp, open(tmp, "wb") as fh:
+                np.save(fh, self._decode(i))
         atomic_write_text(manifest_path, json.dumps(expected, indent=1))
 
     def delete_disk_cache(self) -> None:

@@ -15,6 +15,7 @@ from torch import Tensor, nn
 from posekit.inference.graph_outputs import GRAPH_OUTPUTS
 from posekit.inference.peaks import find_global_peaks, find_local_peaks
 
+
 class InferenceGraph(nn.Module):
     """Network plus dense decoding for one model type.
 

@@ -11,7 +11,6 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import sleap_io as sio
@@ -41,7 +40,7 @@ class InferenceSettings:
 def build_predictor(runs: Sequence[RunFolder], settings: InferenceSettings) -> Predictor:
     """The predictor for one run folder, or a centroid + instance pair."""
     s = settings
-    backend = lambda run: make_backend(run, s.backend, s.device, s.refinement,  # noqa: E731
+    backend = lambda run: make_backend(run, s.backend, s.device, s.refinement,
                                        s.precision)
     types = [r.head_type for r in runs]
     if len(runs) == 1:
@@ -125,7 +124,7 @@ class PosePredictor:
                                                      indices[start:start + bs]))
         return out
 
-    def predict(self, data: np.ndarray | PathLike | sio.Labels, **kwargs):  # noqa: ANN201
+    def predict(self, data: np.ndarray | PathLike | sio.Labels, **kwargs):
         """Frames -> list of :class:`FramePredictions`; a path or labels -> ``sio.Labels``."""
         if isinstance(data, np.ndarray):
             return self.predict_frames(data, kwargs.get("frame_indices"))
@@ -188,6 +187,7 @@ def predict_source(model: PosePredictor, source: PathLike | sio.Labels,
     from posekit.io.sources import open_frame_source
 
     src = open_frame_source(source, frames, batch_size=model.settings.batch_size, prefetch=2)
+    src.prepare = model.predictor.prepare  # resizing runs on the decoding thread
     labels_in = getattr(src, "labels", None)
     if labels_in is not None:
         check_skeleton(labels_in, model, str(source) if not isinstance(source, sio.Labels)
@@ -201,7 +201,8 @@ def predict_source(model: PosePredictor, source: PathLike | sio.Labels,
             preds = model.predictor.predict_frames(batch.images, batch.frame_indices,
                                                    centroids=centroids)
         else:
-            preds = model.predictor.predict_frames(batch.images, batch.frame_indices)
+            preds = model.predictor.predict_frames(batch.images, batch.frame_indices,
+                                                   prepared=batch.prepared)
         builder.add(batch.video, preds, batch.images if tracker is not None else None, tracker)
         done += len(batch.frame_indices)
         if progress is not None:

@@ -12,10 +12,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from posekit.errors import ModelError
+from posekit.data.geometry import InputTransform
 from posekit.inference.backends import Backend
 from posekit.inference.run_folder import RunFolder
 from posekit.tasks.info import DataInfo
+
+#: Preprocessed model input ``float32 (B, C, H, W)`` and its coordinate transform.
+PreparedFrames = tuple[np.ndarray, InputTransform]
 
 
 @dataclass
@@ -94,9 +97,18 @@ class Predictor(ABC):
         return self.info.class_names if self.has_classes else ()
 
     @abstractmethod
-    def predict_frames(self, frames: np.ndarray, frame_indices: np.ndarray
-                       ) -> list[FramePredictions]:
-        """Predict a batch of same-size frames."""
+    def predict_frames(self, frames: np.ndarray, frame_indices: np.ndarray, *,
+                       prepared: PreparedFrames | None = None) -> list[FramePredictions]:
+        """Predict a batch of same-size frames (``prepared``: :meth:`prepare` of them)."""
+
+    def prepare(self, frames: np.ndarray) -> PreparedFrames | None:
+        """The model-free part of predicting ``frames`` (resize, pad, scale to [0, 1]).
+
+        Streaming inference calls it on the decoding thread and hands the result to
+        :meth:`predict_frames`, so this work overlaps the previous batch's model run instead
+        of delaying the next one. ``None`` when the predictor has nothing to prepare.
+        """
+        return None
 
     def _limit(self, order_scores: np.ndarray) -> np.ndarray:
         """Indices of the instances to keep (best first), honouring ``max_instances``."""
@@ -114,9 +126,12 @@ class SingleInstancePredictor(Predictor):
         self.run = run
         self.backend = backend
 
-    def predict_frames(self, frames: np.ndarray, frame_indices: np.ndarray
-                       ) -> list[FramePredictions]:
-        images, transform = self.run.prep.preprocess_frames(frames)
+    def prepare(self, frames: np.ndarray) -> PreparedFrames:
+        return self.run.prep.preprocess_frames(frames)
+
+    def predict_frames(self, frames: np.ndarray, frame_indices: np.ndarray, *,
+                       prepared: PreparedFrames | None = None) -> list[FramePredictions]:
+        images, transform = prepared or self.prepare(frames)
         out = self.backend.run(images, self.peak_threshold)
         points = transform.to_image(out["points"].astype(np.float64)).astype(np.float32)
         scores = out["scores"].astype(np.float32)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from posekit.inference.backends import Backend
-from posekit.inference.predictors import FramePredictions, Predictor
+from posekit.inference.predictors import FramePredictions, Predictor, PreparedFrames
 from posekit.inference.run_folder import RunFolder
 
 
@@ -39,9 +39,12 @@ class BottomUpPredictor(Predictor):
             self.grouping = params
         self.edges = np.asarray(run.info.edges, np.int64).reshape(-1, 2)
 
-    def predict_frames(self, frames: np.ndarray, frame_indices: np.ndarray
-                       ) -> list[FramePredictions]:
-        images, transform = self.run.prep.preprocess_frames(frames)
+    def prepare(self, frames: np.ndarray) -> PreparedFrames:
+        return self.run.prep.preprocess_frames(frames)
+
+    def predict_frames(self, frames: np.ndarray, frame_indices: np.ndarray, *,
+                       prepared: PreparedFrames | None = None) -> list[FramePredictions]:
+        images, transform = prepared or self.prepare(frames)
         out = self.backend.run(images, self.peak_threshold)
         peaks = (out["peak_sample"].astype(np.int64), out["peak_channel"].astype(np.int64),
                  out["peak_points"].astype(np.float64), out["peak_scores"].astype(np.float64))

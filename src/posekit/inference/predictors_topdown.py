@@ -9,6 +9,7 @@ from posekit.inference.backends import Backend
 from posekit.inference.predictors import (
     FramePredictions,
     Predictor,
+    PreparedFrames,
     hungarian_classes,
     mean_point_score,
 )
@@ -53,9 +54,10 @@ class CentroidFinder:
         self.peak_threshold = float(peak_threshold)
         self.max_instances = max_instances
 
-    def __call__(self, frames: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    def __call__(self, frames: np.ndarray, prepared: PreparedFrames | None = None
+                 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Centroids ``(n, 2)`` (full-frame pixels, best first) and their scores, per frame."""
-        images, transform = self.run.prep.preprocess_frames(frames)
+        images, transform = prepared or self.run.prep.preprocess_frames(frames)
         out = self.backend.run(images, self.peak_threshold)
         sample = out["peak_sample"].astype(np.int64)
         points = transform.to_image(out["peak_points"].astype(np.float64))
@@ -109,19 +111,25 @@ class TopDownPredictor(Predictor):
             )
         self.crop_batch_size = int(crop_batch_size)
 
-    def find_centroids(self, frames: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    def find_centroids(self, frames: np.ndarray, prepared: PreparedFrames | None = None
+                       ) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Centroids ``(n, 2)`` (full-frame pixels) and their scores, per frame."""
         if self.finder is None:
             raise ModelError(
                 "top-down inference needs a centroid model (or given centroids); expected "
                 "--model CENTROID_RUN --model CENTERED_INSTANCE_RUN."
             )
-        return self.finder(frames)
+        return self.finder(frames, prepared)
+
+    def prepare(self, frames: np.ndarray) -> PreparedFrames | None:
+        """The centroid model's input (None when centroids are given instead)."""
+        return self.finder.run.prep.preprocess_frames(frames) if self.finder else None
 
     def predict_frames(self, frames: np.ndarray, frame_indices: np.ndarray,
-                       centroids: list[np.ndarray] | None = None) -> list[FramePredictions]:
+                       centroids: list[np.ndarray] | None = None, *,
+                       prepared: PreparedFrames | None = None) -> list[FramePredictions]:
         if centroids is None:
-            centroids, _ = self.find_centroids(frames)
+            centroids, _ = self.find_centroids(frames, prepared)
         prep = self.instance_run.prep
         model_frames = []
         transform = None

@@ -16,8 +16,7 @@ from posekit.config import effective_max_stride, load_config
 from posekit.config.schema import TrainingJobConfig
 from posekit.data.preprocessing import PreprocessingParams
 from posekit.errors import ModelError
-from posekit.tasks.info import DataInfo
-from posekit.tasks.info import info_from_config
+from posekit.tasks.info import DataInfo, info_from_config
 
 CONFIG_NAME = "training_config.yaml"
 ONNX_NAME = "model.onnx"

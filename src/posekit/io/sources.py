@@ -23,7 +23,7 @@ import queue
 import threading
 import warnings
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -54,11 +54,13 @@ class FrameSkipWarning(UserWarning):
 
 
 class FrameBatch(NamedTuple):
-    """One batch: frame indices ``int64 (B,)``, images ``uint8 (B, H, W, C)``, video."""
+    """One batch: frame indices ``int64 (B,)``, images ``uint8 (B, H, W, C)``, video, and
+    what the source's ``prepare`` hook made of the images (``None`` without one)."""
 
     frame_indices: np.ndarray
     images: np.ndarray
     video: Any
+    prepared: Any = None
 
 
 class SkippedFrame(NamedTuple):
@@ -112,6 +114,9 @@ class FrameSource(ABC):
         self.batch_size = int(batch_size)
         self.prefetch = int(prefetch)
         self.skipped: list[SkippedFrame] = []
+        #: Called on every batch of images where they are decoded (the background thread
+        #: when ``prefetch`` > 0), so model-free work such as resizing overlaps the model.
+        self.prepare: Callable[[np.ndarray], Any] | None = None
 
     def __len__(self) -> int:
         return self.total
@@ -131,13 +136,18 @@ class FrameSource(ABC):
         for vid, vi, fi, img in self._frames():
             key = (vi, img.shape)
             if idx and (key != current or len(idx) >= self.batch_size):
-                yield FrameBatch(np.asarray(idx, np.int64), np.stack(imgs), video)
+                yield self._batch(idx, imgs, video)
                 idx, imgs = [], []
             current, video = key, vid
             idx.append(fi)
             imgs.append(img)
         if idx:
-            yield FrameBatch(np.asarray(idx, np.int64), np.stack(imgs), video)
+            yield self._batch(idx, imgs, video)
+
+    def _batch(self, idx: list[int], imgs: list[np.ndarray], video: Any) -> FrameBatch:
+        images = np.stack(imgs)
+        prepared = self.prepare(images) if self.prepare is not None else None
+        return FrameBatch(np.asarray(idx, np.int64), images, video, prepared)
 
     def __iter__(self) -> Iterator[FrameBatch]:
         self.skipped = []

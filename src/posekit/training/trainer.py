@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -165,10 +164,9 @@ def _trainer_kwargs(cfg: TrainingJobConfig) -> dict:
 
 
 def _callbacks(cfg: TrainingJobConfig, run_dir: Path, viz_data) -> list[L.Callback]:
-    from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+    from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint, RichProgressBar
 
     from posekit.training.callbacks import SaveOnInterrupt, TrainingLogCSV, ZMQProgress
-    from lightning.pytorch.callbacks import RichProgressBar
     from posekit.training.visualize import PredictionVisualizer
 
     tc = cfg.trainer_config

@@ -10,7 +10,7 @@ from posekit.config.schema import TrainingJobConfig
 from posekit.errors import ConfigError
 
 
-def make_wandb_logger(cfg: TrainingJobConfig, run_dir: Path):  # noqa: ANN201 - Lightning type
+def make_wandb_logger(cfg: TrainingJobConfig, run_dir: Path):
     """A Lightning ``WandbLogger`` for ``trainer_config.wandb``.
 
     ``wandb_mode: offline`` writes the run under ``<run folder>/wandb`` and never touches the
