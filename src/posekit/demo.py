@@ -89,7 +89,7 @@ def _untrained_copy(run_dir: Path, target: Path) -> Path:
 
     from posekit.inference.run_folder import open_run_folder
     from posekit.models.build import build_model
-    from posekit.tasks.registry import make_task
+    from posekit.model_types.registry import make_task
 
     target.mkdir(parents=True, exist_ok=True)
     shutil.copy(run_dir / "training_config.yaml", target / "training_config.yaml")

@@ -59,7 +59,7 @@ def test_single_instance_inference_does_not_import_scipy_optimize():
     import subprocess
     import sys
 
-    code = ("import sys, posekit.inference.pipeline, posekit.inference.predictors; "
+    code = ("import sys, posekit.inference.pipeline, posekit.decoding.predictors; "
             "print('scipy.optimize' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()

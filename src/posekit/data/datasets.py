@@ -20,9 +20,9 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from posekit.data.cropping import crop_offsets
+from posekit.data.cropping import crop_offsets, cut_crops
 from posekit.data.image_store import ImageStore
-from posekit.data.targets import compute_anchors
+from posekit.keypoints import anchor_points
 
 
 def class_lookup(track_names: tuple[str, ...], class_names: tuple[str, ...]) -> np.ndarray:
@@ -101,8 +101,8 @@ class InstanceDataset(Dataset):
         if self.window < self.crop_size or (self.window - self.crop_size) % 2:
             raise ValueError("window must be >= crop_size with the same parity")
         self._track_to_class = class_lookup(self.table.track_names, class_names)
-        points = torch.from_numpy(self.table.inst_points)
-        anchors = compute_anchors(points[:, None], anchor_index)[:, 0].numpy()
+        points = self.table.inst_points
+        anchors = anchor_points(points, anchor_index)
         usable = np.isfinite(anchors).all(axis=1)
         rows = np.nonzero(usable)[0]
         frame_of_row = np.searchsorted(self.table.frame_offsets, np.arange(len(points)),
@@ -120,8 +120,8 @@ class InstanceDataset(Dataset):
         transform = self.store.transform(frame)
         image = self.store.image(frame)
         anchor = transform.to_model(self.anchors[i][None].astype(np.float64))[0]
-        offset = crop_offsets(torch.from_numpy(anchor[None]), self.window)[0].numpy()
-        crop = _crop_uint8(image, int(offset[0]), int(offset[1]), self.window)
+        offset = crop_offsets(anchor[None], self.window)[0]
+        crop = cut_crops(image[None], np.zeros(1, np.int64), offset[None], self.window)[0]
         points = transform.to_model(self.table.inst_points[row].astype(np.float64)) - offset
         return {
             "image": torch.from_numpy(np.ascontiguousarray(crop.transpose(2, 0, 1))),
@@ -129,17 +129,6 @@ class InstanceDataset(Dataset):
             "classes": torch.tensor([self._track_to_class[self.table.inst_track[row]]]),
             "index": torch.tensor(i),
         }
-
-
-def _crop_uint8(image: np.ndarray, x0: int, y0: int, side: int) -> np.ndarray:
-    """``side x side`` window of ``image`` with top-left ``(x0, y0)``; zeros outside."""
-    h, w, c = image.shape
-    out = np.zeros((side, side, c), dtype=image.dtype)
-    xs, ys = max(x0, 0), max(y0, 0)
-    xe, ye = min(x0 + side, w), min(y0 + side, h)
-    if xe > xs and ye > ys:
-        out[ys - y0:ye - y0, xs - x0:xe - x0] = image[ys:ye, xs:xe]
-    return out
 
 
 def center_crop(images: torch.Tensor, points: torch.Tensor, crop_size: int

@@ -5,7 +5,7 @@ Every function here is a pure, vectorised torch function that encodes a whole ba
 
 Grid mapping (``docs/design.md``): a target with output stride ``s`` has shape ``(h, w)`` and
 its cell ``(row i, col j)`` stands for the model-input position ``(x = j * s, y = i * s)``.
-``sigma`` is always in model-input pixels. :mod:`posekit.inference.peaks` decodes with the
+``sigma`` is always in model-input pixels. :mod:`posekit.decoding.peaks` decodes with the
 same mapping, so a point rendered here is found again where it was put.
 
 Missing points are ``NaN`` and contribute nothing; batches pad absent instances with all-``NaN``
@@ -192,7 +192,7 @@ def paf_half_width(sigma: float, stride: int) -> float:
 
     The floor of half a cell diagonal guarantees that the four cells around any point of a
     segment are all inside its band, so bilinear sampling along the true segment (as
-    :mod:`posekit.inference.paf_grouping` does) reads exactly the edge's unit vector.
+    :mod:`posekit.decoding.paf_grouping` does) reads exactly the edge's unit vector.
     """
     _check_positive(sigma, "sigma")
     return max(float(sigma), float(stride) / 2.0**0.5)

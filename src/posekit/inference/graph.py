@@ -13,7 +13,7 @@ import torch
 from torch import Tensor, nn
 
 from posekit.inference.graph_outputs import GRAPH_OUTPUTS
-from posekit.inference.peaks import find_global_peaks, find_local_peaks
+from posekit.decoding.peaks import find_global_peaks, find_local_peaks
 
 
 class InferenceGraph(nn.Module):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import sleap_io as sio
 
-from posekit.inference.predictors import FramePredictions
+from posekit.decoding.predictors import FramePredictions
 
 
 class LabelsBuilder:

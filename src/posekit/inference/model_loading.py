@@ -8,7 +8,7 @@ from posekit.errors import ModelError
 from posekit.inference.run_folder import RunFolder
 from posekit.models.build import build_model
 from posekit.models.heads import PoseModel
-from posekit.tasks.registry import make_task
+from posekit.model_types.registry import make_task
 
 #: Key under which posekit stamps what a checkpoint was trained as.
 CHECKPOINT_STAMP = "posekit"

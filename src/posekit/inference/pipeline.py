@@ -17,8 +17,9 @@ import sleap_io as sio
 
 from posekit.errors import DataError, ModelError
 from posekit.inference.backends import make_backend
-from posekit.inference.predictors import FramePredictions, Predictor, SingleInstancePredictor
+from posekit.decoding.predictors import FramePredictions, Predictor, SingleInstancePredictor
 from posekit.inference.run_folder import RunFolder, open_run_folder
+from posekit.model_types.info import DataInfo
 
 PathLike = str | os.PathLike[str]
 
@@ -48,11 +49,11 @@ def build_predictor(runs: Sequence[RunFolder], settings: InferenceSettings) -> P
         if run.head_type == "single_instance":
             return SingleInstancePredictor(run, backend(run), s.peak_threshold)
         if run.head_type in ("bottomup", "multi_class_bottomup"):
-            from posekit.inference.predictors_bottomup import BottomUpPredictor
+            from posekit.decoding.predictors_bottomup import BottomUpPredictor
 
             return BottomUpPredictor(run, backend(run), s.peak_threshold, s.max_instances)
         if run.head_type in ("centered_instance", "multi_class_topdown") and s.gt_centroids:
-            from posekit.inference.predictors_topdown import TopDownPredictor
+            from posekit.decoding.predictors_topdown import TopDownPredictor
 
             return TopDownPredictor(None, None, run, backend(run), s.peak_threshold,
                                     s.max_instances, max(1, s.batch_size * 2))
@@ -68,7 +69,7 @@ def build_predictor(runs: Sequence[RunFolder], settings: InferenceSettings) -> P
             f"--model {run.path}."
         )
     if len(runs) == 2 and sorted(t == "centroid" for t in types) == [False, True]:
-        from posekit.inference.predictors_topdown import TopDownPredictor
+        from posekit.decoding.predictors_topdown import TopDownPredictor
 
         centroid = runs[types.index("centroid")]
         instance = runs[1 - types.index("centroid")]
@@ -193,7 +194,13 @@ def predict_source(model: PosePredictor, source: PathLike | sio.Labels,
         check_skeleton(labels_in, model, str(source) if not isinstance(source, sio.Labels)
                        else "labels")
     builder = LabelsBuilder(model.skeleton, model.predictor.class_names)
-    gt_anchor = _gt_anchor_lookup(source, model) if use_gt_centroids else None
+    gt_anchor = None
+    if use_gt_centroids:
+        if labels_in is None:
+            raise DataError(f"{source}: ground-truth centroids need a labels file (.slp, "
+                            ".pkg.slp or a DeepLabCut project) as the source; got frames "
+                            "without labels. Pair the model with a centroid model instead.")
+        gt_anchor = labelled_anchor_lookup(labels_in, model.predictor.info)
     done, start = 0, time.perf_counter()
     for batch in src:
         if gt_anchor is not None:
@@ -238,38 +245,26 @@ def _backends(predictor: Predictor) -> list:
             if getattr(predictor, name, None) is not None]
 
 
-def _gt_anchor_lookup(source: PathLike | sio.Labels, model: PosePredictor):
-    """``(video, frame_idx) -> anchors (n, 2)`` of the labelled instances of a labels source."""
-    from posekit.io.labels import load_labels
+def labelled_anchor_lookup(labels: sio.Labels, info: DataInfo
+                           ) -> Callable[[sio.Video | None, int], np.ndarray]:
+    """``(video, frame_idx) -> (n, 2)`` anchors of a frame's user instances.
 
-    labels = source if isinstance(source, sio.Labels) else load_labels(source)
-    info = model.predictor.info
-    table: dict[tuple[int, int], np.ndarray] = {}
-    for lf in labels.labeled_frames:
-        insts = list(lf.user_instances) or list(lf.instances)
-        pts = [_anchor(inst, info) for inst in insts]
-        table[(id(lf.video), int(lf.frame_idx))] = np.asarray(
-            [p for p in pts if np.isfinite(p).all()], np.float64).reshape(-1, 2)
-        table[(lf.video.filename if isinstance(lf.video.filename, str) else id(lf.video),
-               int(lf.frame_idx))] = table[(id(lf.video), int(lf.frame_idx))]
+    Anchors follow :func:`posekit.keypoints.anchor_points` (anchor node, else bounding-box
+    midpoint); instances without a visible node are left out; unlabelled frames give
+    ``(0, 2)``. Videos are matched by identity with ``labels.videos``.
+    """
+    from posekit.io.frames import FrameTable
+    from posekit.keypoints import anchor_points
 
-    def lookup(video, frame_idx: int) -> np.ndarray:
-        key = (id(video), frame_idx)
-        if key not in table and video is not None:
-            key = (video.filename if isinstance(video.filename, str) else id(video), frame_idx)
-        return table.get(key, np.zeros((0, 2)))
+    table = FrameTable.from_labels(labels, list(info.node_names))
+    by_key: dict[tuple[int, int], np.ndarray] = {}
+    for i, (video, frame_idx) in enumerate(table.keys):
+        anchors = anchor_points(table.points(i), info.anchor_index)
+        by_key[(int(video), int(frame_idx))] = anchors[np.isfinite(anchors).all(axis=1)]
+    video_index = {id(v): i for i, v in enumerate(labels.videos)}
+
+    def lookup(video: sio.Video | None, frame_idx: int) -> np.ndarray:
+        key = (video_index.get(id(video), -1), int(frame_idx))
+        return by_key.get(key, np.zeros((0, 2)))
 
     return lookup
-
-
-def _anchor(inst: sio.Instance, info) -> np.ndarray:
-    names = list(inst.skeleton.node_names)
-    pts = inst.numpy()
-    order = [names.index(n) for n in info.node_names if n in names]
-    pts = pts[order]
-    if info.anchor_index is not None and np.isfinite(pts[info.anchor_index]).all():
-        return pts[info.anchor_index]
-    visible = pts[np.isfinite(pts).all(axis=1)]
-    if len(visible) == 0:
-        return np.full(2, np.nan)
-    return (visible.min(axis=0) + visible.max(axis=0)) / 2.0

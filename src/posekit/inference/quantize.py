@@ -62,8 +62,8 @@ def _frames(run: RunFolder, split: str, limit: int) -> list[np.ndarray]:
     Instance models get a crop centred on the first labelled animal of each frame, exactly
     as inference cuts them.
     """
-    from posekit.data.targets_np import anchors_np
-    from posekit.inference.predictors_topdown import crop_offsets_np, cut_crops
+    from posekit.data.cropping import crop_offsets, cut_crops
+    from posekit.keypoints import anchor_points
     from posekit.io.frames import FrameTable
     from posekit.io.labels import load_labels
 
@@ -79,11 +79,11 @@ def _frames(run: RunFolder, split: str, limit: int) -> list[np.ndarray]:
             out.append(run.prep.preprocess_frames(image[None])[0])
             continue
         model_image, transform = run.prep.preprocess_image(image)
-        anchor = anchors_np(table.points(i)[:1], run.info.anchor_index)[0]
+        anchor = anchor_points(table.points(i)[:1], run.info.anchor_index)[0]
         if not np.isfinite(anchor).all():
             continue
         size = int(run.info.crop_size)
-        offsets = crop_offsets_np(transform.to_model(anchor[None].astype(np.float64)), size)
+        offsets = crop_offsets(transform.to_model(anchor[None].astype(np.float64)), size)
         crop = cut_crops(model_image[None], np.zeros(1, np.int64), offsets, size)
         out.append(crop.transpose(0, 3, 1, 2).astype(np.float32) / np.float32(255.0))
     return out

@@ -16,7 +16,7 @@ from posekit.config import effective_max_stride, load_config
 from posekit.config.schema import TrainingJobConfig
 from posekit.data.preprocessing import PreprocessingParams
 from posekit.errors import ModelError
-from posekit.tasks.info import DataInfo, info_from_config
+from posekit.model_types.info import DataInfo, info_from_config
 
 CONFIG_NAME = "training_config.yaml"
 ONNX_NAME = "model.onnx"
@@ -39,7 +39,7 @@ class RunFolder:
     @property
     def strides(self) -> dict[str, int]:
         """Output stride per output key of the model."""
-        from posekit.tasks.info import output_strides
+        from posekit.model_types.info import output_strides
 
         return output_strides(self.config.model_config)
 

@@ -2,7 +2,7 @@
 
 Per batch, on the training device: ``uint8`` images -> float -> augmentation (training only)
 -> centred crop (instance models) -> targets -> forward -> loss. The model type only decides
-the targets and losses (:mod:`posekit.tasks`), so this class never branches on it.
+the targets and losses (:mod:`posekit.model_types`), so this class never branches on it.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from torch import Tensor, nn
 
 from posekit.data.augmentation import AugmentationParams, augment_batch
 from posekit.data.datasets import center_crop
-from posekit.tasks.base import Task
-from posekit.tasks.losses import OHKMParams
+from posekit.model_types.base import Task
+from posekit.model_types.losses import OHKMParams
 
 
 @dataclass(frozen=True)

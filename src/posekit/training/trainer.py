@@ -29,10 +29,10 @@ from posekit.data.sampler import EpochSampler, steps_per_epoch
 from posekit.errors import ConfigError, DataError
 from posekit.io.splits import load_train_val
 from posekit.models.build import build_model, count_parameters
-from posekit.tasks.base import Task
-from posekit.tasks.losses import OHKMParams
-from posekit.tasks.registry import make_task
-from posekit.tasks.resolve import ResolvedData, resolve_data
+from posekit.model_types.base import Task
+from posekit.model_types.losses import OHKMParams
+from posekit.model_types.registry import make_task
+from posekit.model_types.resolve import ResolvedData, resolve_data
 from posekit.training.cpu_numerics import flush_denormals
 from posekit.training.module import OptimSettings, PoseLightningModule
 

@@ -14,7 +14,7 @@ import lightning as L
 import numpy as np
 import torch
 
-from posekit.inference.peaks import find_global_peaks, find_local_peaks
+from posekit.decoding.peaks import find_global_peaks, find_local_peaks
 from posekit.utils.atomic import atomic_path
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from posekit.inference.backends import Backend
-from posekit.inference.predictors import FramePredictions, Predictor, PreparedFrames
+from posekit.decoding.predictors import FramePredictions, Predictor, PreparedFrames
 from posekit.inference.run_folder import RunFolder
 
 
@@ -29,7 +29,7 @@ class BottomUpPredictor(Predictor):
         self.has_classes = run.head_type == "multi_class_bottomup"
         self.min_class_score = float(min_class_score)
         if not self.has_classes:
-            from posekit.inference.paf_grouping import PAFGroupingParams
+            from posekit.decoding.paf_grouping import PAFGroupingParams
 
             params = grouping or PAFGroupingParams()
             if max_instances is not None:
@@ -51,7 +51,7 @@ class BottomUpPredictor(Predictor):
         strides = self.run.strides
         classes = None
         if self.has_classes:
-            from posekit.inference.class_map_grouping import (
+            from posekit.decoding.class_map_grouping import (
                 ClassMapGroupingParams,
                 group_by_class_maps_batch,
             )
@@ -60,7 +60,7 @@ class BottomUpPredictor(Predictor):
                 *peaks, out["class_maps"], strides["class_maps"], self.info.n_nodes,
                 ClassMapGroupingParams(min_class_score=self.min_class_score))
         else:
-            from posekit.inference.paf_grouping import group_instances_batch
+            from posekit.decoding.paf_grouping import group_instances_batch
 
             inst, pscores, iscores = group_instances_batch(
                 *peaks, out["pafs"], self.edges, strides["pafs"], self.info.n_nodes,

@@ -1,4 +1,4 @@
-"""Tests for posekit.inference.peaks: global / local peaks and sub-pixel refinement."""
+"""Tests for posekit.decoding.peaks: global / local peaks and sub-pixel refinement."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import torch
 
 from posekit.data.targets import make_confmaps
 from posekit.errors import ConfigError, DataError
-from posekit.inference.peaks import find_global_peaks, find_local_peaks, refine_peak_offsets
+from posekit.decoding.peaks import find_global_peaks, find_local_peaks, refine_peak_offsets
 
 NAN = float("nan")
 

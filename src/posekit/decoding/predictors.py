@@ -15,7 +15,7 @@ import numpy as np
 from posekit.data.geometry import InputTransform
 from posekit.inference.backends import Backend
 from posekit.inference.run_folder import RunFolder
-from posekit.tasks.info import DataInfo
+from posekit.model_types.info import DataInfo
 
 #: Preprocessed model input ``float32 (B, C, H, W)`` and its coordinate transform.
 PreparedFrames = tuple[np.ndarray, InputTransform]

@@ -38,7 +38,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from posekit.errors import ConfigError, DataError
-from posekit.inference.paf_scoring import (
+from posekit.decoding.paf_scoring import (
     MATCHING_METHODS,
     Connections,
     EdgeCandidates,
@@ -334,7 +334,7 @@ def group_instances_batch(
 
     Args:
         sample_idx, channel_idx, points, scores: peaks of the batch, as output by the
-            inference graph (or :func:`posekit.inference.peaks.find_local_peaks`).
+            inference graph (or :func:`posekit.decoding.peaks.find_local_peaks`).
         pafs: ``(B, 2E, h, w)`` PAFs.
         edges, stride, n_nodes, params: as for :func:`group_instances`.
 

@@ -1,4 +1,4 @@
-"""Tests for posekit.inference.paf_scoring: line scores, validity, matching, grid reads."""
+"""Tests for posekit.decoding.paf_scoring: line scores, validity, matching, grid reads."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from posekit.errors import ConfigError, DataError
-from posekit.inference.paf_scoring import (
+from posekit.decoding.paf_scoring import (
     EdgeCandidates,
     bilinear_sample,
     match_edge_candidates,

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from posekit.data.cropping import crop_offsets, cut_crops
 from posekit.errors import ModelError
 from posekit.inference.backends import Backend
-from posekit.inference.predictors import (
+from posekit.decoding.predictors import (
     FramePredictions,
     Predictor,
     PreparedFrames,
@@ -17,27 +18,6 @@ from posekit.inference.run_folder import RunFolder
 
 INSTANCE_TYPES = ("centered_instance", "multi_class_topdown")
 
-
-def crop_offsets_np(centers: np.ndarray, size: int) -> np.ndarray:
-    """Integer top-left corners of ``size`` crops centred on ``centers (M, 2)``.
-
-    Same rule as :func:`posekit.data.cropping.crop_offsets` (training crops), so the
-    instance model sees crops placed exactly as it was trained on.
-    """
-    half = (size - 1) / 2.0
-    return np.floor(np.asarray(centers, np.float64) - half + 0.5)
-
-
-def cut_crops(images: np.ndarray, image_index: np.ndarray, offsets: np.ndarray, size: int
-              ) -> np.ndarray:
-    """``uint8 (M, size, size, C)`` windows of ``images (B, H, W, C)``; zeros outside."""
-    n_images, h, w, c = images.shape
-    crops = np.zeros((len(offsets), size, size, c), np.uint8)
-    for m, ((x0, y0), b) in enumerate(zip(offsets.astype(np.int64), image_index)):
-        xs, ys, xe, ye = max(x0, 0), max(y0, 0), min(x0 + size, w), min(y0 + size, h)
-        if xe > xs and ye > ys:
-            crops[m, ys - y0:ye - y0, xs - x0:xe - x0] = images[b, ys:ye, xs:xe]
-    return crops
 
 
 class CentroidFinder:
@@ -144,7 +124,7 @@ class TopDownPredictor(Predictor):
         centers = transform.to_model(np.concatenate([np.asarray(c, np.float64).reshape(-1, 2)
                                                      for c in centroids]))
         image_index = np.repeat(np.arange(len(frames)), counts)
-        offsets = crop_offsets_np(centers, self.crop_size)
+        offsets = crop_offsets(centers, self.crop_size)
         crops = cut_crops(stack, image_index, offsets, self.crop_size)
         points, scores, probs = self._run_crops(crops)
         points = transform.to_image(points + offsets[:, None, :]).astype(np.float32)

@@ -14,7 +14,7 @@ from numpy.typing import ArrayLike
 from scipy.optimize import linear_sum_assignment
 
 from posekit.errors import DataError
-from posekit.inference.paf_scoring import bilinear_sample
+from posekit.decoding.paf_scoring import bilinear_sample
 
 __all__ = [
     "assign_identities",

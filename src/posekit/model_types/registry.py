@@ -1,11 +1,11 @@
-"""Find the :class:`~posekit.tasks.base.Task` of a model configuration by its head name."""
+"""Find the :class:`~posekit.model_types.base.Task` of a model configuration by its head name."""
 
 from __future__ import annotations
 
 from posekit.errors import ConfigError
-from posekit.tasks.base import Task
-from posekit.tasks.info import DataInfo
-from posekit.tasks.types import (
+from posekit.model_types.base import Task
+from posekit.model_types.info import DataInfo
+from posekit.model_types.types import (
     BottomUpTask,
     CenteredInstanceTask,
     CentroidTask,

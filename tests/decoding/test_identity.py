@@ -1,4 +1,4 @@
-"""Tests for posekit.inference.identity: class-map and class-vector identity assignment."""
+"""Tests for posekit.decoding.identity: class-map and class-vector identity assignment."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import torch
 
 from posekit.data.targets import make_class_maps
 from posekit.errors import DataError
-from posekit.inference.identity import (
+from posekit.decoding.identity import (
     assign_identities,
     assign_identities_from_class_maps,
     assign_identities_from_class_vectors,

@@ -1,4 +1,4 @@
-"""Tests for posekit.inference.class_map_grouping: multi-class bottom-up grouping."""
+"""Tests for posekit.decoding.class_map_grouping: multi-class bottom-up grouping."""
 
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ import torch
 
 from posekit.data.targets import make_class_maps, make_confmaps
 from posekit.errors import ConfigError, DataError
-from posekit.inference.class_map_grouping import (
+from posekit.decoding.class_map_grouping import (
     ClassMapGroupingParams,
     assign_peaks_to_classes,
     group_by_class_maps,
     group_by_class_maps_batch,
 )
-from posekit.inference.peaks import find_local_peaks
+from posekit.decoding.peaks import find_local_peaks
 
 NAN = np.nan
 STRIDE = 4

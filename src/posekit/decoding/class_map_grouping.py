@@ -32,8 +32,8 @@ from numpy.typing import ArrayLike
 from scipy.optimize import linear_sum_assignment
 
 from posekit.errors import ConfigError, DataError
-from posekit.inference.identity import check_class_maps, class_map_values
-from posekit.inference.paf_grouping import peaks_per_sample
+from posekit.decoding.identity import check_class_maps, class_map_values
+from posekit.decoding.paf_grouping import peaks_per_sample
 
 __all__ = [
     "ClassMapGroupingParams",
@@ -193,7 +193,7 @@ def group_by_class_maps_batch(
 
     Args:
         sample_idx, channel_idx, points, scores: peaks of the batch, as output by the
-            inference graph (or :func:`posekit.inference.peaks.find_local_peaks`).
+            inference graph (or :func:`posekit.decoding.peaks.find_local_peaks`).
         class_maps: ``(B, C, h, w)`` sigmoid class maps.
         stride, n_nodes, params: as for :func:`group_by_class_maps`.
 

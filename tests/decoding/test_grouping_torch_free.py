@@ -6,10 +6,10 @@ import subprocess
 import sys
 
 MODULES = (
-    "posekit.inference.paf_scoring",
-    "posekit.inference.paf_grouping",
-    "posekit.inference.identity",
-    "posekit.inference.class_map_grouping",
+    "posekit.decoding.paf_scoring",
+    "posekit.decoding.paf_grouping",
+    "posekit.decoding.identity",
+    "posekit.decoding.class_map_grouping",
 )
 
 

@@ -1,6 +1,6 @@
 """Candidate connections for bottom-up grouping: PAF line scores and per-edge matching.
 
-Used by :mod:`posekit.inference.paf_grouping` (which documents the rules and re-exports
+Used by :mod:`posekit.decoding.paf_grouping` (which documents the rules and re-exports
 these names). Pure numpy + scipy: the PAFs arrive as numpy arrays from the inference graph,
 and nothing here imports torch. :func:`bilinear_sample` (the grid read shared with the
 identity modules) also lives here.

@@ -1,4 +1,4 @@
-"""The six model types of the configuration guide as :class:`~posekit.tasks.base.Task`s."""
+"""The six model types of the configuration guide as :class:`~posekit.model_types.base.Task`s."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from posekit.data.targets import (
     make_confmaps,
     make_pafs,
 )
-from posekit.tasks.base import HeadSpec, Task, map_sigma, weight
+from posekit.model_types.base import HeadSpec, Task, map_sigma, weight
 
 
 class SingleInstanceTask(Task):

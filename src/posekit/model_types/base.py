@@ -9,8 +9,8 @@ from typing import ClassVar, Literal
 import torch
 from torch import Tensor
 
-from posekit.tasks.info import DataInfo
-from posekit.tasks.losses import OHKMParams, head_loss
+from posekit.model_types.info import DataInfo
+from posekit.model_types.losses import OHKMParams, head_loss
 
 SampleKind = Literal["frame", "instance"]
 

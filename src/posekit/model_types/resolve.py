@@ -12,14 +12,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import sleap_io as sio
-import torch
 
 from posekit.config import effective_max_stride
 from posekit.config.schema import TrainingJobConfig
-from posekit.data.targets import compute_anchors
+from posekit.data.cropping import crop_size_for_instances
 from posekit.errors import ConfigError, DataError
 from posekit.io.frames import FrameTable
-from posekit.tasks.info import DataInfo, skeleton_to_dict
+from posekit.model_types.info import DataInfo, skeleton_to_dict
 
 
 @dataclass
@@ -160,8 +159,8 @@ def resolve_data(cfg: TrainingJobConfig, train_labels: sio.Labels, val_labels: s
                     f"{-(-crop_size // max_stride) * max_stride}."
                 )
         else:
-            pts = torch.from_numpy(train.inst_points.astype(np.float64) * float(prep.scale))
-            crop_size = rotation_safe_crop_size(pts, int(prep.min_crop_size or 0), max_stride,
+            pts = train.inst_points.astype(np.float64) * float(prep.scale)
+            crop_size = crop_size_for_instances(pts, int(prep.min_crop_size or 0), max_stride,
                                                 anchor_index)
             prep.crop_size = crop_size
             notes.append(f"crop_size computed from the largest instance: {crop_size} px")
@@ -178,24 +177,6 @@ def resolve_data(cfg: TrainingJobConfig, train_labels: sio.Labels, val_labels: s
     )
     return ResolvedData(cfg, info, train, val, train_labels, val_labels, notes)
 
-
-def rotation_safe_crop_size(points: torch.Tensor, min_crop_size: int, max_stride: int,
-                            anchor_index: int | None) -> int:
-    """Crop side that holds every instance, at any rotation, when centred on its anchor.
-
-    Twice the largest distance from an anchor to one of its instance's visible points, plus
-    a margin of one output cell on each side (``max_stride / 4``, at least 2 px) so extreme
-    points never sit on the crop border, at least ``min_crop_size``, rounded up to a
-    multiple of ``max_stride``. Rotation augmentation therefore never pushes a labelled
-    point out of the crop.
-    """
-    anchors = compute_anchors(points, anchor_index)  # (M, 2)
-    reach = torch.linalg.vector_norm(points - anchors[:, None, :], dim=-1)
-    reach = torch.where(torch.isfinite(reach), reach, torch.zeros_like(reach))
-    radius = float(reach.max()) if reach.numel() else 0.0
-    margin = max(2.0, max_stride / 4.0)
-    need = max(2.0 * (radius + margin) + 1.0, float(min_crop_size))
-    return int(-(-need // max_stride) * max_stride)
 
 
 def _video_channels(labels: sio.Labels) -> set[int]:

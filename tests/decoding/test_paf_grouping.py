@@ -13,7 +13,7 @@ import torch
 
 from posekit.data.targets import make_confmaps, make_pafs
 from posekit.errors import ConfigError, DataError
-from posekit.inference.paf_grouping import (
+from posekit.decoding.paf_grouping import (
     Connections,
     PAFGroupingParams,
     assemble_instances,
@@ -21,7 +21,7 @@ from posekit.inference.paf_grouping import (
     group_instances_batch,
     peaks_per_sample,
 )
-from posekit.inference.peaks import find_local_peaks
+from posekit.decoding.peaks import find_local_peaks
 
 NAN = np.nan
 STRIDE = 4

@@ -8,8 +8,8 @@ import torch
 import yaml
 
 from posekit.config import init_config, load_config
-from posekit.tasks.info import DataInfo
-from posekit.tasks.registry import make_task
+from posekit.model_types.info import DataInfo
+from posekit.model_types.registry import make_task
 
 
 def _task(model_type: str, **head):
