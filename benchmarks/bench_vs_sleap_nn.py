@@ -121,10 +121,10 @@ def evaluate(truth: Path, predictions: Path) -> dict:
     from posekit.io.labels import load_labels
 
     m = run_eval(load_labels(truth), load_labels(predictions))
-    return {"mean_px": m["localization"]["mean_px"], "rmse_px": m["localization"]["rmse_px"],
-            "median_px": m["localization"]["median_px"], "mAP": m["oks"]["mAP"],
-            "pck_5px": m["pck_px"].get("5"), "matched": m["counts"]["matched"],
-            "gt_instances": m["counts"]["gt_instances"]}
+    return {"mean_px": m.localization.mean_px, "rmse_px": m.localization.rmse_px,
+            "median_px": m.localization.median_px, "mAP": m.oks.map,
+            "pck_5px": m.pck.px.get(5.0), "matched": m.counts.matched,
+            "gt_instances": m.counts.gt_instances}
 
 
 def _points_by_frame(labels, gt_videos, names: list[str]) -> dict[tuple[int, int], np.ndarray]:

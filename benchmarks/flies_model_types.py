@@ -126,17 +126,17 @@ def main() -> int:
         result = train(config(model_type, train_path, work / "runs"),
                        time_limit_s=args.minutes * 60)
         runs[model_type] = result.run_dir
-        m = result.metrics or {}
+        m = result.metrics
         report["models"][model_type] = {
             "run": str(result.run_dir), "epochs": result.epochs,
             "train_samples_per_s": result.train_samples_per_s,
             "wall_s": time.perf_counter() - start,
-            "val_mAP": m.get("oks", {}).get("mAP"),
-            "val_mean_px": m.get("localization", {}).get("mean_px"),
-            "val_median_px": m.get("localization", {}).get("median_px"),
-            "val_instance_recall": m.get("counts", {}).get("instance_recall"),
-            "val_identity_accuracy": m.get("identity", {}).get("identity_accuracy"),
-            "note": m.get("note"),
+            "val_mAP": m.oks.map if m else None,
+            "val_mean_px": m.localization.mean_px if m else None,
+            "val_median_px": m.localization.median_px if m else None,
+            "val_instance_recall": m.counts.instance_recall if m else None,
+            "val_identity_accuracy": m.identity.identity_accuracy if m else None,
+            "notes": list(m.notes) if m else [],
         }
     posekit = Path(sys.executable).with_name("posekit")
     truth = sio.load_slp(str(data / "clip.slp"))
@@ -159,13 +159,13 @@ def main() -> int:
         out = work / (re.sub(r"\W+", "_", name) + ".slp")
         speed = run_track(posekit, data / "clip.mp4", models, out, args.frames, extra)
         metrics = evaluate(truth, sio.load_slp(str(out)))
-        ident = metrics.get("identity", {})
+        ident = metrics.identity
         report["video"][name] = {
-            **speed, "mAP": metrics["oks"]["mAP"],
-            "mean_px": metrics["localization"]["mean_px"],
-            "instance_recall": metrics["counts"]["instance_recall"],
-            "identity_accuracy": ident.get("identity_accuracy"),
-            "id_switches": ident.get("id_switches"), "mota": ident.get("mota"),
+            **speed, "mAP": metrics.oks.map,
+            "mean_px": metrics.localization.mean_px,
+            "instance_recall": metrics.counts.instance_recall,
+            "identity_accuracy": ident.identity_accuracy,
+            "id_switches": ident.id_switches, "mota": ident.mota,
         }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(args.out, json.dumps(report, indent=1))

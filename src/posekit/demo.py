@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from posekit.config import load_config
 from posekit.io.synthetic import SynthSpec, write_dataset
+
+if TYPE_CHECKING:
+    from posekit.evaluation import EvaluationResult
 
 IMAGE_SIZE = 128
 
@@ -70,14 +74,15 @@ class DemoResult:
     paths: dict[str, Path] = field(default_factory=dict)
 
 
-def _headline(metrics: dict, inference: dict) -> dict:
-    loc = metrics.get("localization", {})
+def _headline(metrics: EvaluationResult) -> dict:
+    """The demo summary's numbers: mean pixel error, RMSE, median, p90, PCK@5px, mAP, speed."""
+    loc = metrics.localization
     return {
-        "mean_px": loc.get("mean_px"), "rmse_px": loc.get("rmse_px"),
-        "median_px": loc.get("median_px"), "p90_px": loc.get("p90_px"),
-        "pck_5px": metrics.get("pck_px", {}).get("5"),
-        "mAP": metrics.get("oks", {}).get("mAP"),
-        "frames_per_s": inference.get("frames_per_second"),
+        "mean_px": loc.mean_px, "rmse_px": loc.rmse_px,
+        "median_px": loc.median_px, "p90_px": loc.p90_px,
+        "pck_5px": metrics.pck.px.get(5.0),
+        "mAP": metrics.oks.map,
+        "frames_per_s": metrics.inference.frames_per_second if metrics.inference else None,
     }
 
 
@@ -89,15 +94,12 @@ def _untrained_copy(run_dir: Path, target: Path) -> Path:
 
     from posekit.inference.run_folder import open_run_folder
     from posekit.models.build import build_model
-    from posekit.model_types.registry import make_task
 
     target.mkdir(parents=True, exist_ok=True)
     shutil.copy(run_dir / "training_config.yaml", target / "training_config.yaml")
     run = open_run_folder(run_dir)
     torch.manual_seed(0)
-    model = build_model(run.config.model_config,
-                        make_task(run.config.model_config, run.info).output_channels,
-                        pretrained=False)
+    model = build_model(run.config.model_config, run.model_type.heads, pretrained=False)
     state = {f"model.{k}": v for k, v in model.state_dict().items()}
     torch.save({"state_dict": state, "posekit": {"head_type": run.head_type,
                                                  "node_names": list(run.info.node_names)}},
@@ -105,8 +107,8 @@ def _untrained_copy(run_dir: Path, target: Path) -> Path:
     return target
 
 
-def _predict_and_score(run_dir: Path, video: Path, truth: Path, out: Path) -> tuple[dict, dict]:
-    from posekit.evaluation import evaluate, save_metrics
+def _predict_and_score(run_dir: Path, video: Path, truth: Path, out: Path) -> EvaluationResult:
+    from posekit.evaluation import InferenceInfo, evaluate, save_metrics
     from posekit.inference.pipeline import load_model, predict_source
     from posekit.io.labels import load_labels
     from posekit.io.writers import save_labels
@@ -115,12 +117,12 @@ def _predict_and_score(run_dir: Path, video: Path, truth: Path, out: Path) -> tu
     model = load_model(run_dir, peak_threshold=0.0, backend="torch", batch_size=16)
     report = predict_source(model, video)
     save_labels(report.labels, out)
-    metrics = evaluate(load_labels(truth), report.labels)
-    inference = {"frames": report.frames, "seconds": report.seconds,
-                 "frames_per_second": report.frames_per_second, "backend": report.backend}
-    metrics["inference"] = inference
+    inference = InferenceInfo(frames=report.frames, seconds=report.seconds,
+                              frames_per_second=report.frames_per_second,
+                              backend=report.backend)
+    metrics = replace(evaluate(load_labels(truth), report.labels), inference=inference)
     save_metrics(metrics, out.with_suffix(".metrics.json"))
-    return metrics, inference
+    return metrics
 
 
 def run_demo(out_dir: str | Path = "posekit_demo", minutes: float = 2.0, seed: int = 0,
@@ -141,14 +143,14 @@ def run_demo(out_dir: str | Path = "posekit_demo", minutes: float = 2.0, seed: i
     result = train(cfg, time_limit_s=minutes * 60.0)
     train_time = time.perf_counter() - start
     run_dir = result.run_dir
-    trained, t_inf = _predict_and_score(run_dir, test_video, test_labels,
-                                        out / "predictions_trained.slp")
+    trained = _predict_and_score(run_dir, test_video, test_labels,
+                                 out / "predictions_trained.slp")
     baseline_dir = _untrained_copy(run_dir, out / "runs" / "untrained_baseline")
-    untrained, u_inf = _predict_and_score(baseline_dir, test_video, test_labels,
-                                          out / "predictions_untrained.slp")
+    untrained = _predict_and_score(baseline_dir, test_video, test_labels,
+                                   out / "predictions_untrained.slp")
     summary = {
-        "trained": _headline(trained, t_inf),
-        "untrained": _headline(untrained, u_inf),
+        "trained": _headline(trained),
+        "untrained": _headline(untrained),
         "training": {"epochs": result.epochs, "seconds": train_time,
                      "samples_per_s": result.train_samples_per_s},
     }

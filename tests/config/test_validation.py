@@ -11,7 +11,6 @@ from posekit.config import (
     IntensityConfig,
     load_config,
 )
-from posekit.config.validation import RANGES
 
 from .conftest import AUG, make, only_problem
 
@@ -165,9 +164,11 @@ def test_probabilities_outside_unit_interval(section: str, name: str, value: flo
     for part in section.split("."):
         node = node.setdefault(part, {})
     node[name] = value
+    bundled = name in ("rotation_p", "scale_p", "translate_p")
+    hint = ", or null to draw it with affine_p." if bundled else "."
     assert only_problem(update) == (
         f"{section}.{name}: probability {value!r} is outside [0, 1]; expected a number between "
-        "0 and 1."
+        f"0 and 1. Use 0 to never apply it and 1 to always{hint}"
     )
 
 
@@ -186,32 +187,46 @@ def test_validation_fraction_range_and_edges() -> None:
 # ----------------------------------------------------------------- min > max ranges
 
 
-@pytest.mark.parametrize(("section", "low", "high"), RANGES, ids=lambda v: str(v))
-def test_min_greater_than_max(section: str, low: str, high: str) -> None:
-    values = {"uniform_noise": (0.5, 0.2), "rotation": (10.0, -10.0), "min_hard": (5, 3)}
-    key = next((k for k in values if low.startswith(k)), None)
-    lo, hi = values.get(
-        key, (0.9, 0.5) if "scale" in low or "mixup" in low or "erase" in low else (1.2, 0.8)
-    )
+RANGES = [
+    (f"{AUG}.intensity", "uniform_noise_min", "uniform_noise_max", 0.5, 0.2),
+    (f"{AUG}.intensity", "contrast_min", "contrast_max", 1.2, 0.8),
+    (f"{AUG}.intensity", "brightness_min", "brightness_max", 1.2, 0.8),
+    (f"{AUG}.geometric", "rotation_min", "rotation_max", 10.0, -10.0),
+    (f"{AUG}.geometric", "scale_min", "scale_max", 0.9, 0.5),
+    (f"{AUG}.geometric", "erase_scale_min", "erase_scale_max", 0.9, 0.5),
+    (f"{AUG}.geometric", "erase_ratio_min", "erase_ratio_max", 1.2, 0.8),
+    (f"{AUG}.geometric", "mixup_lambda_min", "mixup_lambda_max", 0.9, 0.5),
+    (
+        "trainer_config.online_hard_keypoint_mining",
+        "min_hard_keypoints",
+        "max_hard_keypoints",
+        5,
+        3,
+    ),
+]
+
+
+@pytest.mark.parametrize(("section", "low", "high", "lo", "hi"), RANGES, ids=lambda v: str(v))
+def test_min_greater_than_max(section: str, low: str, high: str, lo: float, hi: float) -> None:
     update: dict = {}
     node = update
     for part in section.split("."):
         node = node.setdefault(part, {})
     node.update({low: lo, high: hi})
-    message = only_problem(update)
-    assert message.startswith(f"{section}.{low}: {low} ({lo!r}) is greater than {high} ({hi!r})")
-    assert f"expected {low} <= {high}" in message
+    assert only_problem(update) == (
+        f"{section}.{low}: {low} ({lo!r}) is greater than {high} ({hi!r}); "
+        f"expected {low} <= {high}. Swap them or fix one."
+    )
 
 
-def test_every_guide_range_pair_is_checked() -> None:
-    pairs = {(low.rsplit("_", 1)[0]) for _s, low, _h in RANGES}
-    assert pairs >= {
-        "uniform_noise",
-        "contrast",
-        "brightness",
-        "rotation",
-        "scale",
-        "erase_scale",
-        "erase_ratio",
-        "mixup_lambda",
-    }
+def test_equal_min_and_max_are_fine() -> None:
+    cfg = load_config(
+        make(
+            {
+                "data_config": {
+                    "augmentation_config": {"geometric": {"rotation_min": 0.0, "rotation_max": 0.0}}
+                }
+            }
+        )
+    )
+    assert cfg.data_config.augmentation_config.geometric.rotation_max == 0.0

@@ -235,7 +235,10 @@ def test_choice_with_wrong_case_gets_a_hint() -> None:
         ),
         (
             {"trainer_config": {"lr_scheduler": {"reduce_lr_on_plateau": {"factor": 1.0}}}},
-            "trainer_config.lr_scheduler.reduce_lr_on_plateau.factor: 1.0 would not lower",
+            (
+                "trainer_config.lr_scheduler.reduce_lr_on_plateau.factor: value 1.0 is out of "
+                "range; expected a number > 0 and < 1. A factor of 0.5 halves"
+            ),
         ),
         (
             {"data_config": {"preprocessing": {"ensure_rgb": True, "ensure_grayscale": True}}},

@@ -1,4 +1,4 @@
-"""Tests for augment_batch: probabilities, determinism, option semantics, config adapter."""
+"""Tests for augment_batch: probabilities, determinism, option semantics, config sections."""
 
 from __future__ import annotations
 
@@ -8,13 +8,8 @@ import warnings
 import pytest
 import torch
 
-from posekit.config.schema import GeometricConfig, IntensityConfig
-from posekit.data.augmentation import (
-    AugmentationParams,
-    GeometricParams,
-    IntensityParams,
-    augment_batch,
-)
+from posekit.config import GeometricConfig, IntensityConfig, InvalidConfigError
+from posekit.data.augmentation import AugmentationParams, augment_batch
 from posekit.errors import ConfigError, DataError
 
 N_STAT = 2000  # samples for probability checks: 4 sigma of a 0.3 rate is 0.041
@@ -36,22 +31,22 @@ def run(params: AugmentationParams, images: torch.Tensor, points=None, seed: int
 
 CASES = {
     "uniform_noise": lambda p: AugmentationParams(
-        IntensityParams(uniform_noise_min=0.05, uniform_noise_max=0.1, uniform_noise_p=p)
+        IntensityConfig(uniform_noise_min=0.05, uniform_noise_max=0.1, uniform_noise_p=p)
     ),
     "gaussian_noise": lambda p: AugmentationParams(
-        IntensityParams(gaussian_noise_std=0.1, gaussian_noise_p=p)
+        IntensityConfig(gaussian_noise_std=0.1, gaussian_noise_p=p)
     ),
     "contrast": lambda p: AugmentationParams(
-        IntensityParams(contrast_min=1.2, contrast_max=1.5, contrast_p=p)
+        IntensityConfig(contrast_min=1.2, contrast_max=1.5, contrast_p=p)
     ),
     "brightness": lambda p: AugmentationParams(
-        IntensityParams(brightness_min=0.5, brightness_max=0.8, brightness_p=p)
+        IntensityConfig(brightness_min=0.5, brightness_max=0.8, brightness_p=p)
     ),
     "affine": lambda p: AugmentationParams(
-        geometric=GeometricParams(rotation_min=10, rotation_max=20, affine_p=p)
+        geometric=GeometricConfig(rotation_min=10, rotation_max=20, affine_p=p)
     ),
     "rotation_p": lambda p: AugmentationParams(
-        geometric=GeometricParams(
+        geometric=GeometricConfig(
             rotation_min=10,
             rotation_max=20,
             rotation_p=p,
@@ -61,13 +56,13 @@ CASES = {
         )
     ),
     "flip": lambda p: AugmentationParams(
-        geometric=GeometricParams(flip_p=p), symmetry_pairs=((0, 1),)
+        geometric=GeometricConfig(flip_p=p), symmetry_pairs=((0, 1),)
     ),
     "erase": lambda p: AugmentationParams(
-        geometric=GeometricParams(erase_scale_min=0.1, erase_scale_max=0.2, erase_p=p)
+        geometric=GeometricConfig(erase_scale_min=0.1, erase_scale_max=0.2, erase_p=p)
     ),
     "mixup": lambda p: AugmentationParams(
-        geometric=GeometricParams(mixup_lambda_min=0.2, mixup_lambda_max=0.4, mixup_p=p)
+        geometric=GeometricConfig(mixup_lambda_min=0.2, mixup_lambda_max=0.4, mixup_p=p)
     ),
 }
 
@@ -86,7 +81,7 @@ def test_probabilities_are_respected(name):
 
 def full_params() -> AugmentationParams:
     return AugmentationParams(
-        IntensityParams(
+        IntensityConfig(
             uniform_noise_max=0.05,
             uniform_noise_p=0.5,
             gaussian_noise_std=0.05,
@@ -96,7 +91,7 @@ def full_params() -> AugmentationParams:
             brightness_max=1.2,
             brightness_p=0.5,
         ),
-        GeometricParams(
+        GeometricConfig(
             rotation_min=-30,
             rotation_max=30,
             scale_min=0.8,
@@ -130,7 +125,7 @@ def test_seeded_generator_reproduces_and_inputs_are_untouched():
 def test_every_sample_gets_its_own_parameters():
     images = asymmetric_batch(1, 16, 16).expand(8, -1, -1, -1)
     params = AugmentationParams(
-        geometric=GeometricParams(rotation_min=-90, rotation_max=90, affine_p=1.0)
+        geometric=GeometricConfig(rotation_min=-90, rotation_max=90, affine_p=1.0)
     )
     out, _ = run(params, images)
     flat = out.flatten(1)
@@ -156,7 +151,7 @@ def test_part_probabilities(rotation_p, scale_p, affine_p, rotates, scales):
     size = 101
     points = torch.tensor([[[[70.0, 50.0]]]]).expand(64, 1, 1, 2)
     params = AugmentationParams(
-        geometric=GeometricParams(
+        geometric=GeometricConfig(
             rotation_min=5,
             rotation_max=40,
             rotation_p=rotation_p,
@@ -178,7 +173,7 @@ def test_part_probabilities(rotation_p, scale_p, affine_p, rotates, scales):
 def test_translation_range_is_fraction_of_image_size():
     points = torch.tensor([[[[40.0, 30.0]]]]).expand(500, 1, 1, 2)
     params = AugmentationParams(
-        geometric=GeometricParams(
+        geometric=GeometricConfig(
             rotation_min=0,
             rotation_max=0,
             scale_min=1,
@@ -196,7 +191,7 @@ def test_translation_range_is_fraction_of_image_size():
 
 def test_flip_swaps_symmetric_nodes():
     points = torch.tensor([[[[10.0, 20.0], [30.0, 20.0], [20.0, 5.0]]]])
-    params = AugmentationParams(geometric=GeometricParams(flip_p=1.0), symmetry_pairs=((1, 0),))
+    params = AugmentationParams(geometric=GeometricConfig(flip_p=1.0), symmetry_pairs=((1, 0),))
     image = asymmetric_batch(1, 32, 64)
     out_image, out = run(params, image, points)
     assert out[0, 0].tolist() == [[33.0, 20.0], [53.0, 20.0], [43.0, 5.0]]
@@ -206,7 +201,7 @@ def test_flip_swaps_symmetric_nodes():
 def test_erase_rectangle_size_and_shape():
     images = torch.full((50, 1, 64, 64), 0.5)
     params = AugmentationParams(
-        geometric=GeometricParams(
+        geometric=GeometricConfig(
             erase_scale_min=0.04,
             erase_scale_max=0.04,
             erase_ratio_min=4.0,
@@ -228,7 +223,7 @@ def test_mixup_blends_with_another_image_and_keeps_points():
     images = torch.cat([torch.zeros(1, 1, 4, 4), torch.ones(1, 1, 4, 4)])
     points = torch.tensor([[[[1.0, 1.0]]], [[[2.0, 2.0]]]])
     params = AugmentationParams(
-        geometric=GeometricParams(mixup_lambda_min=0.1, mixup_lambda_max=0.3, mixup_p=1.0)
+        geometric=GeometricConfig(mixup_lambda_min=0.1, mixup_lambda_max=0.3, mixup_p=1.0)
     )
     out, out_points = run(params, images, points)
     assert torch.equal(out_points, points)
@@ -240,15 +235,19 @@ def test_mixup_blends_with_another_image_and_keeps_points():
     assert torch.equal(single, images[:1])
 
 
-def test_from_config_uses_every_field():
+def test_from_config_keeps_checked_copies_of_the_config_sections():
     intensity = IntensityConfig(contrast_p=0.3, gaussian_noise_std=0.1)
     geometric = GeometricConfig(rotation_p=0.5, translate_width=0.1, erase_p=0.2, flip_p=0.5)
     params = AugmentationParams.from_config(intensity, geometric, [(0, 1)])
-    assert params.intensity == IntensityParams(contrast_p=0.3, gaussian_noise_std=0.1)
-    assert params.geometric == GeometricParams(
+    assert params.intensity == IntensityConfig(contrast_p=0.3, gaussian_noise_std=0.1)
+    assert params.geometric == GeometricConfig(
         rotation_p=0.5, translate_width=0.1, erase_p=0.2, flip_p=0.5
     )
     assert params.symmetry_pairs == ((0, 1),)
+    geometric.flip_p = 1.0  # later edits of the config do not reach the built parameters
+    assert params.geometric.flip_p == 0.5 and params.geometric is not geometric
+    ints = AugmentationParams(geometric=GeometricConfig(rotation_min=-20, rotation_max=20))
+    assert ints.geometric.rotation_min == -20.0 and isinstance(ints.geometric.rotation_min, float)
     none = AugmentationParams.from_config(None, None)
     assert none.intensity is None and none.geometric is None
     images = asymmetric_batch(2)
@@ -258,26 +257,39 @@ def test_from_config_uses_every_field():
 
 def test_flip_without_symmetries_warns():
     with pytest.warns(UserWarning, match="no symmetry pairs"):
-        AugmentationParams(geometric=GeometricParams(flip_p=0.5))
+        AugmentationParams(geometric=GeometricConfig(flip_p=0.5))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        AugmentationParams(geometric=GeometricParams(flip_p=0.5), symmetry_pairs=((0, 1),))
+        AugmentationParams(geometric=GeometricConfig(flip_p=0.5), symmetry_pairs=((0, 1),))
 
 
-@pytest.mark.parametrize(
-    ("bad", "field"),
-    [
-        ({"affine_p": 2.0}, "geometric.affine_p"),
-        ({"rotation_p": -0.1}, "geometric.rotation_p"),
-        ({"scale_min": 0.0}, "geometric.scale_min"),
-        ({"rotation_min": 20.0, "rotation_max": 10.0}, "geometric.rotation_min"),
-        ({"erase_scale_max": 1.5}, "geometric.erase_scale_max"),
-        ({"translate_width": -0.1}, "geometric.translate_width"),
-    ],
-)
-def test_invalid_geometric_options(bad, field):
-    with pytest.raises(ConfigError, match=field):
-        GeometricParams(**bad)
+def test_invalid_sections_are_rejected_with_the_config_rules():
+    # The limits themselves are tested in tests/config/test_validation_rules.py; here: the
+    # augmentation parameters apply them, and list every problem with its YAML path.
+    with pytest.raises(InvalidConfigError) as info:
+        AugmentationParams(
+            IntensityConfig(uniform_noise_min=-0.1),
+            GeometricConfig(rotation_max=270.0, scale_min=0.0),
+        )
+    assert info.value.problems == [
+        (
+            "data_config.augmentation_config.intensity.uniform_noise_min: value -0.1 is out of "
+            "range; expected a number >= 0 and <= 1. The default is 0.0."
+        ),
+        (
+            "data_config.augmentation_config.geometric.rotation_max: value 270.0 is out of "
+            "range; expected a number >= -180 and <= 180. The default is 15.0."
+        ),
+        (
+            "data_config.augmentation_config.geometric.scale_min: value 0.0 is out of range; "
+            "expected a number > 0. The default is 0.9."
+        ),
+    ]
+    assert str(info.value).startswith("augmentation settings: ")
+    with pytest.raises(InvalidConfigError, match=r"geometric\.flip_p: expected a number, got"):
+        AugmentationParams(geometric=GeometricConfig(flip_p="often"))  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=r"intensity: got a GeometricConfig; expected an? "):
+        AugmentationParams(GeometricConfig())  # type: ignore[arg-type]
 
 
 def test_bad_inputs():
@@ -290,5 +302,5 @@ def test_bad_inputs():
         augment_batch(
             torch.zeros(1, 1, 4, 4),
             torch.zeros(1, 1, 1, 2),
-            AugmentationParams(geometric=GeometricParams(flip_p=1.0), symmetry_pairs=((0, 1),)),
+            AugmentationParams(geometric=GeometricConfig(flip_p=1.0), symmetry_pairs=((0, 1),)),
         )

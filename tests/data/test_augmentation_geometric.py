@@ -11,7 +11,8 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from posekit.data.augmentation import AugmentationParams, GeometricParams, augment_batch
+from posekit.config import GeometricConfig
+from posekit.data.augmentation import AugmentationParams, augment_batch
 from posekit.data.augmentation_geometric import (
     affine_matrices,
     erase_rectangles,
@@ -226,7 +227,7 @@ def test_dots_follow_their_keypoints(seed, rotation, scale, translate, flip_p, h
     points = (base + centre + torch.rand(4, 1, 9, 2, generator=gen) - 0.5).float()
     images = render_dots(points, height, width)
     params = AugmentationParams(
-        geometric=GeometricParams(
+        geometric=GeometricConfig(
             rotation_min=-rotation,
             rotation_max=rotation,
             scale_min=scale[0],

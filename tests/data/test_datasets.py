@@ -34,13 +34,13 @@ def test_frame_samples_map_points_into_the_model_input(pair_table):
     store = _store(pair_table, scale=0.5)
     ds = FrameDataset(store, class_names=("animal_1", "animal_0"))
     sample = ds[3]
-    assert sample["image"].dtype == torch.uint8 and sample["image"].shape == (1, 48, 48)
+    assert sample.image.dtype == torch.uint8 and sample.image.shape == (1, 48, 48)
     record = pair_table[3]
     expected = (record.points + 0.5) * 0.5 - 0.5
-    np.testing.assert_allclose(sample["points"][: len(expected)].numpy(), expected, atol=1e-5)
+    np.testing.assert_allclose(sample.points[: len(expected)].numpy(), expected, atol=1e-5)
     names = [pair_table.track_names[t] for t in record.track_idx]
     expected_classes = [("animal_1", "animal_0").index(n) for n in names]
-    assert sample["classes"][: len(names)].tolist() == expected_classes
+    assert sample.classes[: len(names)].tolist() == expected_classes
 
 
 def test_instance_samples_are_centred_on_the_anchor(pair_table):
@@ -48,13 +48,13 @@ def test_instance_samples_are_centred_on_the_anchor(pair_table):
     ds = InstanceDataset(store, crop_size=32, window=48, anchor_index=None)
     assert len(ds) == int(pair_table.instance_counts.sum())
     sample = ds[5]
-    assert sample["image"].shape == (1, 48, 48) and sample["points"].shape[:2] == (1, 8)
-    pts = sample["points"][0].numpy()
+    assert sample.image.shape == (1, 48, 48) and sample.points.shape[:2] == (1, 8)
+    pts = sample.points[0].numpy()
     vis = pts[np.isfinite(pts).all(axis=1)]
     centre = (vis.min(axis=0) + vis.max(axis=0)) / 2
     # The anchor (bbox midpoint) sits within half a pixel of the window centre.
     assert np.abs(centre - (48 - 1) / 2).max() <= 0.5 + 1e-6
-    images, points = center_crop(sample["image"][None].float(), sample["points"][None], 32)
+    images, points = center_crop(sample.image[None].float(), sample.points[None], 32)
     assert images.shape[-1] == 32
     np.testing.assert_allclose(points[0, 0].numpy(), pts - 8, atol=1e-6)
 

@@ -9,11 +9,12 @@ import torch
 from posekit.data.targets import make_class_maps, make_confmaps
 from posekit.errors import ConfigError, DataError
 from posekit.decoding.class_map_grouping import (
+    ClassMapGrouper,
     ClassMapGroupingParams,
     assign_peaks_to_classes,
     group_by_class_maps,
-    group_by_class_maps_batch,
 )
+from posekit.decoding.grouping import peaks_per_sample
 from posekit.decoding.peaks import find_local_peaks
 
 NAN = np.nan
@@ -62,7 +63,7 @@ def half_maps(value: float = 0.9) -> np.ndarray:
 
 def test_rendered_animals_come_back_with_their_identities():
     class_ids = np.array([2, 0, 1])
-    instances, point_scores, instance_scores, class_idx = group_frame(ANIMALS, class_ids, 3)
+    instances, point_scores, instance_scores, class_idx, _ = group_frame(ANIMALS, class_ids, 3)
     assert class_idx.dtype == np.int64 and instances.dtype == np.float32
     assert class_idx.tolist() == [0, 1, 2]  # ordered by class
     assert_close(instances, ANIMALS[[1, 2, 0]])
@@ -76,7 +77,7 @@ def test_instance_score_rule_hand_computed():
     points = np.array([[8.0, 8.0], [16.0, 20.0], [40.0, 8.0], [56.0, 20.0]])
     nodes = np.array([0, 1, 0, 1])
     scores = np.array([0.8, 0.6, 1.0, 0.5])
-    instances, point_scores, instance_scores, class_idx = group_by_class_maps(
+    instances, point_scores, instance_scores, class_idx, _ = group_by_class_maps(
         points, nodes, scores, maps, 4, 2
     )
     assert class_idx.tolist() == [0, 1]
@@ -89,7 +90,7 @@ def test_instance_score_rule_hand_computed():
 def test_missing_node_leaves_a_gap():
     animals = ANIMALS.copy()
     animals[0, 2] = NAN
-    instances, point_scores, _, class_idx = group_frame(animals, np.array([0, 1, 2]), 3)
+    instances, point_scores, _, class_idx, _ = group_frame(animals, np.array([0, 1, 2]), 3)
     assert class_idx.tolist() == [0, 1, 2]
     assert_close(instances, animals)
     assert np.isnan(point_scores[0, 2]) and int(np.isnan(point_scores).sum()) == 1
@@ -98,7 +99,7 @@ def test_missing_node_leaves_a_gap():
 def test_animal_without_identity_is_dropped():
     # Three animals have peaks but only two class maps: the third one's peaks read ~0 on
     # both maps, below the minimum, and are dropped.
-    instances, _, _, class_idx = group_frame(ANIMALS, np.array([1, -1, 0]), 2)
+    instances, _, _, class_idx, _ = group_frame(ANIMALS, np.array([1, -1, 0]), 2)
     assert class_idx.tolist() == [0, 1]
     assert_close(instances, ANIMALS[[2, 0]])
 
@@ -109,7 +110,7 @@ def test_more_peaks_than_classes_drops_the_weaker_ones():
     points = np.array([[8.0, 8.0], [24.0, 8.0], [40.0, 8.0], [16.0, 20.0]])
     nodes = np.array([0, 0, 0, 1])
     scores = np.array([0.7, 0.99, 0.9, 0.8])
-    instances, point_scores, _, class_idx = group_by_class_maps(points, nodes, scores, maps, 4, 2)
+    instances, point_scores, _, class_idx, _ = group_by_class_maps(points, nodes, scores, maps, 4, 2)
     # Class 0 keeps the peak with the stronger class value (0.9 > 0.5) even though the
     # dropped one has the higher confidence; class 1 takes the right-hand peak.
     assert class_idx.tolist() == [0, 1]
@@ -131,7 +132,7 @@ def test_assignment_maximises_the_total_per_node():
 
 
 def test_class_without_peaks_gives_no_instance():
-    instances, _, scores, class_idx = group_frame(ANIMALS[[0, 2]], np.array([0, 2]), 3)
+    instances, _, scores, class_idx, _ = group_frame(ANIMALS[[0, 2]], np.array([0, 2]), 3)
     assert class_idx.tolist() == [0, 2]
     assert_close(instances, ANIMALS[[0, 2]])
     assert scores.shape == (2,)
@@ -160,43 +161,42 @@ def test_min_instance_peaks_and_missing_peaks():
     assert found[3].tolist() == [0] and found[0].shape == (1, 2, 2)
 
 
-def test_batch_pads_and_matches_single_frames():
+def test_grouper_groups_a_batch_frame_by_frame():
+    """The path multi-class bottom-up prediction runs: batch peaks -> frames -> grouper."""
     points = np.full((2, 3, 4, 2), NAN, dtype=np.float32)
     points[0, :2], points[1] = ANIMALS[:2], ANIMALS
     class_ids = np.array([[1, 0, -1], [0, 2, 1]])
     peaks, maps = render(points, class_ids, 3)
-    instances, point_scores, scores, class_idx = group_by_class_maps_batch(*peaks, maps, STRIDE, 4)
-    assert instances.shape == (2, 3, 4, 2) and class_idx.shape == (2, 3)
-    assert class_idx.tolist() == [[0, 1, -1], [0, 1, 2]]
-    assert np.isnan(instances[0, 2]).all() and np.isnan(scores[0, 2])
-    assert np.isnan(point_scores[0, 2]).all()
-    assert_close(instances[0, :2], ANIMALS[[1, 0]])
-    assert_close(instances[1], ANIMALS[[0, 2, 1]])
-    sel = peaks[0] == 1
-    single = group_by_class_maps(peaks[2][sel], peaks[1][sel], peaks[3][sel], maps[1], STRIDE, 4)
-    assert np.array_equal(single[2], scores[1])
+    grouper = ClassMapGrouper(4, STRIDE)
+    found = [grouper(frame, maps[b]) for b, frame in enumerate(peaks_per_sample(*peaks, 2))]
+    assert [f.classes.tolist() for f in found] == [[0, 1], [0, 1, 2]]
+    assert_close(found[0].instances, ANIMALS[[1, 0]])
+    assert_close(found[1].instances, ANIMALS[[0, 2, 1]])
+    # The identity confidence is the mean value of the instance's own class map at its
+    # points: near 1 on rendered maps, and the instance score is its product with the
+    # mean peak value.
+    for f in found:
+        assert np.all(f.class_scores > 0.9)
+        peak_mean = np.nanmean(f.point_scores, axis=1)
+        np.testing.assert_allclose(f.instance_scores, peak_mean * f.class_scores, rtol=1e-5)
     # Shuffled peaks and torch inputs give the same result.
     perm = np.random.default_rng(0).permutation(len(peaks[0]))
-    again = group_by_class_maps_batch(
-        *(torch.as_tensor(v[perm]) for v in peaks), torch.as_tensor(maps), STRIDE, 4
-    )
-    for a, b in zip(again, (instances, point_scores, scores, class_idx)):
-        assert np.array_equal(a, b, equal_nan=True)
+    shuffled = peaks_per_sample(*(torch.as_tensor(v[perm]) for v in peaks), 2)
+    for b, frame in enumerate(shuffled):
+        again = grouper(frame, maps[b])
+        for x, y in zip(again, found[b]):
+            assert np.array_equal(x, y, equal_nan=True)
 
 
 def test_empty_frame_and_bad_inputs():
     empty = group_by_class_maps(np.zeros((0, 2)), [], [], np.zeros((2, 4, 4)), 4, 3)
     assert empty[0].shape == (0, 3, 2) and empty[3].shape == (0,)
-    batch = group_by_class_maps_batch([], [], np.zeros((0, 2)), [], np.zeros((2, 2, 4, 4)), 4, 3)
-    assert batch[0].shape == (2, 0, 3, 2) and batch[3].shape == (2, 0)
     with pytest.raises(ConfigError, match="min_class_score"):
         ClassMapGroupingParams(min_class_score=1.5)
     with pytest.raises(ConfigError, match="min_instance_peaks"):
         ClassMapGroupingParams(min_instance_peaks=-1)
     with pytest.raises(DataError, match="class_maps"):
         group_by_class_maps(np.zeros((0, 2)), [], [], np.zeros((4, 4)), 4, 3)
-    with pytest.raises(DataError, match="class_maps"):
-        group_by_class_maps_batch([], [], np.zeros((0, 2)), [], np.zeros((2, 4, 4)), 4, 3)
     with pytest.raises(DataError, match="peak_nodes"):
         group_by_class_maps([[1.0, 1.0]], [3], [1.0], np.zeros((2, 4, 4)), 4, 3)
     with pytest.raises(DataError, match="peaks"):

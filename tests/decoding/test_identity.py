@@ -1,4 +1,5 @@
-"""Tests for posekit.decoding.identity: class-map and class-vector identity assignment."""
+"""Tests for posekit.decoding.identity: class-map reads and class-vector identity assignment
+(what multi-class bottom-up grouping and top-down prediction call)."""
 
 from __future__ import annotations
 
@@ -6,43 +7,14 @@ import numpy as np
 import pytest
 import torch
 
-from posekit.data.targets import make_class_maps
 from posekit.errors import DataError
 from posekit.decoding.identity import (
     assign_identities,
-    assign_identities_from_class_maps,
     assign_identities_from_class_vectors,
-    class_map_scores,
     class_map_values,
 )
 
 NAN = np.nan
-
-
-def test_class_map_scores_are_mean_values_at_visible_points():
-    maps = np.zeros((2, 4, 4), dtype=np.float32)
-    maps[0, :, :2] = 1.0  # class 0 on the left half
-    maps[1, :, 2:] = 0.5  # class 1 on the right half
-    maps[1, 0, 0] = 0.25
-    instances = np.array(
-        [
-            [[0.0, 0.0], [2.0, 4.0], [NAN, NAN]],  # cells (0, 0) and (2, 1): left
-            [[6.0, 6.0], [4.0, 2.0], [2.0, 2.0]],  # cells (3, 3), (1, 2), (1, 1)
-            [[NAN, NAN], [NAN, NAN], [NAN, NAN]],
-        ]
-    )
-    scores = class_map_scores(instances, maps, stride=2)
-    assert scores.shape == (3, 2) and scores.dtype == np.float32
-    assert scores[0].tolist() == pytest.approx([1.0, 0.125])
-    assert scores[1].tolist() == pytest.approx([1 / 3, 1 / 3])
-    assert np.isnan(scores[2]).all()
-
-
-def test_class_map_scores_interpolate_between_cells():
-    maps = np.zeros((1, 2, 2))
-    maps[0, 0, 1] = 1.0
-    scores = class_map_scores([[[1.0, 0.0]]], maps, stride=4)  # x = 0.25 cell
-    assert scores.item() == pytest.approx(0.25)
 
 
 def test_class_map_values_per_point():
@@ -82,26 +54,6 @@ def test_instances_without_evidence_stay_unassigned():
     assert class_scores.tolist() == pytest.approx([0.0, 0.6])
 
 
-def test_identities_from_rendered_class_maps():
-    instances = np.array(
-        [
-            [[20.0, 20.0], [40.0, 24.0], [30.0, 40.0]],
-            [[100.0, 90.0], [120.0, 100.0], [NAN, NAN]],
-            [[60.0, 110.0], [70.0, 120.0], [80.0, 110.0]],
-        ],
-        dtype=np.float32,
-    )
-    class_ids = torch.tensor([[2, 0, 1]])
-    maps = make_class_maps(torch.as_tensor(instances)[None], class_ids, 3, (32, 32), 4, 4.0)
-    maps = maps[0].numpy()
-    class_idx, class_scores = assign_identities_from_class_maps(instances, maps, 4)
-    assert class_idx.tolist() == [2, 0, 1]
-    assert np.all(class_scores > 0.8)  # bilinear reads between cells lose a little
-    # With one class map fewer, the instance that lost its map gets no identity.
-    class_idx, _ = assign_identities_from_class_maps(instances, maps[:2], 4)
-    assert class_idx.tolist() == [-1, 0, 1]
-
-
 def test_class_vectors_are_assigned_per_frame():
     probs = np.array(
         [
@@ -131,9 +83,9 @@ def test_class_vectors_are_assigned_per_frame():
 
 def test_bad_shapes_raise():
     with pytest.raises(DataError, match="class_maps"):
-        class_map_scores(np.zeros((1, 2, 2)), np.zeros((4, 4)), 1)
-    with pytest.raises(DataError, match="instances"):
-        class_map_scores(np.zeros((2, 2)), np.zeros((1, 4, 4)), 1)
+        class_map_values(np.zeros((1, 2)), np.zeros((4, 4)), 1)
+    with pytest.raises(DataError, match="points"):
+        class_map_values(np.zeros((2, 3)), np.zeros((1, 4, 4)), 1)
     with pytest.raises(DataError, match="frame_index"):
         assign_identities_from_class_vectors(np.zeros((3, 2)), [0, 1])
     with pytest.raises(DataError, match="probs"):

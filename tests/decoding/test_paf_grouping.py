@@ -13,13 +13,13 @@ import torch
 
 from posekit.data.targets import make_confmaps, make_pafs
 from posekit.errors import ConfigError, DataError
+from posekit.decoding.grouping import peaks_per_sample
 from posekit.decoding.paf_grouping import (
     Connections,
     PAFGroupingParams,
+    PafGrouper,
     assemble_instances,
     group_instances,
-    group_instances_batch,
-    peaks_per_sample,
 )
 from posekit.decoding.peaks import find_local_peaks
 
@@ -213,25 +213,29 @@ def test_assembly_merges_groups_built_from_both_ends():
     assert with_isolated[2].tolist() == pytest.approx([4.4, 0.5])
 
 
-def test_batched_grouping_pads_with_nan():
+def test_grouper_groups_a_batch_frame_by_frame():
+    """The path bottom-up prediction runs: batch peaks -> frames -> PafGrouper."""
     edges = np.array([[0, 1], [1, 2]])
     frames = [separated_instances(n, 3, np.random.default_rng(n)) for n in (2, 3)]
     points = np.full((2, 3, 3, 2), NAN, dtype=np.float32)
     points[0, :2], points[1] = frames
     peaks, pafs = render(points, edges)
-    instances, point_scores, scores = group_instances_batch(*peaks, pafs, edges, STRIDE, 3)
-    assert instances.shape == (2, 3, 3, 2) and scores.shape == (2, 3)
-    assert np.isnan(instances[0, 2]).all() and np.isnan(scores[0, 2])
-    assert np.isnan(point_scores[0, 2]).all()
-    assert_same_instances(instances[0, :2], frames[0])
-    assert_same_instances(instances[1], frames[1])
-    # Torch tensors and shuffled peak order give the same result.
+    grouper = PafGrouper(edges, STRIDE, 3)
+    found = [grouper(frame, pafs[b]) for b, frame in enumerate(peaks_per_sample(*peaks, 2))]
+    assert [len(f.instance_scores) for f in found] == [2, 3]
+    assert found[0].classes is None and found[0].class_scores is None
+    assert_same_instances(found[0].instances, frames[0])
+    assert_same_instances(found[1].instances, frames[1])
+    # Shuffled peak order (and torch tensors) give the same instances.
     perm = np.random.default_rng(0).permutation(len(peaks[0]))
-    again = group_instances_batch(
-        *(torch.as_tensor(v[perm]) for v in peaks), torch.as_tensor(pafs), edges, STRIDE, 3
-    )
-    for a, b in zip(again, (instances, point_scores, scores)):
-        assert np.array_equal(a, b, equal_nan=True)
+    shuffled = peaks_per_sample(*(torch.as_tensor(v[perm]) for v in peaks), 2)
+    for b, frame in enumerate(shuffled):
+        again = grouper(frame, pafs[b])
+        assert_same_instances(again.instances, found[b].instances, tol=1e-6)
+    # max_instances keeps the best ones.
+    best = PafGrouper(edges, STRIDE, 3, max_instances=1)(peaks_per_sample(*peaks, 2)[1], pafs[1])
+    assert len(best.instance_scores) == 1
+    assert best.instance_scores[0] == pytest.approx(found[1].instance_scores.max())
 
 
 def test_peaks_per_sample_keeps_order_and_drops_out_of_range_samples():
@@ -282,8 +286,8 @@ def test_empty_frame_and_bad_inputs():
         )
     with pytest.raises(DataError, match="pafs"):
         group_instances(np.zeros((0, 2)), np.zeros(0), np.zeros(0), np.zeros(8), edges, 4, 2)
-    with pytest.raises(DataError, match="pafs"):
-        group_instances_batch([], [], np.zeros((0, 2)), [], np.zeros((2, 8, 8)), edges, 4, 2)
+    with pytest.raises(DataError, match="edges"):
+        PafGrouper([[0, 5]], 4, 2)
     with pytest.raises(DataError, match="peak_nodes"):
         assemble_instances(
             Connections(*(np.zeros(0, dtype=np.int64),) * 4), [[1.0, 1.0]], [3], [1.0], edges, 2

@@ -10,7 +10,7 @@ import pytest
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from posekit.evaluation import evaluate_arrays
+from posekit.evaluation import EvaluationSettings, evaluate_arrays
 from posekit.evaluation.coco_map import COCO_OKS_THRESHOLDS, FrameDetections, coco_keypoint_map
 from posekit.evaluation.oks import instance_areas, oks_matrix
 
@@ -178,9 +178,12 @@ def test_per_node_sigmas_equal_pycocotools() -> None:
     np.testing.assert_allclose(ours.precision, ref_prec, rtol=0, atol=1e-9)
     np.testing.assert_allclose(ours.ar, ref_rec, rtol=0, atol=1e-9)
     # The public entry point gives the same numbers.
-    metrics = evaluate_arrays(gt, pred, pred_scores=scores, oks_sigmas=sigmas)
-    assert metrics["oks"]["mAP"] == pytest.approx(stats[0], abs=1e-9)
-    assert metrics["oks"]["mAR"] == pytest.approx(stats[5], abs=1e-9)
+    metrics = evaluate_arrays(gt, pred, EvaluationSettings(oks_sigmas=sigmas), pred_scores=scores)
+    assert metrics.oks.map == pytest.approx(stats[0], abs=1e-9)
+    assert metrics.oks.mar == pytest.approx(stats[5], abs=1e-9)
+    assert metrics.oks.ap[0.5] == pytest.approx(stats[1], abs=1e-9)
+    assert metrics.oks.ap[0.75] == pytest.approx(stats[2], abs=1e-9)
+    assert list(metrics.oks.sigmas.values()) == sigmas.tolist()
 
 
 def test_more_than_max_detections_per_frame() -> None:

@@ -10,8 +10,18 @@ import pytest
 import sleap_io as sio
 
 from posekit.errors import DataError
-from posekit.evaluation import evaluate, evaluate_arrays, load_metrics, pair_videos, save_metrics
+from posekit.evaluation import (
+    EvaluationResult,
+    EvaluationSettings,
+    evaluate,
+    evaluate_arrays,
+    load_metrics,
+    pair_videos,
+    save_metrics,
+)
 from posekit.evaluation.metrics import instance_scores
+from posekit.evaluation.records import VideoPairing
+from posekit.evaluation.results import SCHEMA_VERSION
 
 NODES = ["head", "thorax", "tail"]
 POSE = np.array([[0.0, 0.0], [40.0, 30.0], [80.0, 60.0]])
@@ -65,11 +75,12 @@ def test_perfect_predictions_with_other_node_order_and_basename_pairing() -> Non
         predicted=True,
     )
     m = evaluate(gt, pred)
-    assert m["oks"]["mAP"] == 1.0 and m["oks"]["mAR"] == 1.0
-    assert m["localization"]["mean_px"] == 0.0 and m["pck_px"]["1"] == 1.0
-    assert m["counts"]["matched"] == 3
-    assert m["pairing"]["videos"]["/data/session1/cam.mp4"]["method"] == "basename"
-    assert list(m["per_node"]) == NODES
+    assert m.oks.map == 1.0 and m.oks.mar == 1.0
+    assert m.localization.mean_px == 0.0 and m.pck.px[1] == 1.0
+    assert m.counts.matched == 3
+    assert m.pairing is not None
+    assert m.pairing.videos["/data/session1/cam.mp4"].method == "basename"
+    assert list(m.per_node) == NODES
 
 
 def test_noisy_predictions_numbers() -> None:
@@ -78,29 +89,32 @@ def test_noisy_predictions_numbers() -> None:
     pred_pose = pred_pose + np.array([[3.0, 4.0], [0.0, 0.0], [np.nan, np.nan]])
     gt = make_labels({0: [POSE + 100]})
     pred = make_labels({0: [pred_pose]}, predicted=True, scores={0: [0.7]})
-    m = evaluate(gt, pred, pck_thresholds=(1, 5))
-    assert m["localization"]["n"] == 2
-    assert m["localization"]["mean_px"] == pytest.approx(2.5)
-    assert m["localization"]["rmse_px"] == pytest.approx(math.sqrt(12.5))
-    assert m["pck_px"] == {"1": pytest.approx(1 / 3), "5": pytest.approx(2 / 3)}
-    assert m["visibility"]["fn"] == 1 and m["visibility"]["recall"] == pytest.approx(2 / 3)
-    assert m["per_node"]["head"]["localization"]["mean_px"] == pytest.approx(5.0)
-    assert m["per_node"]["tail"]["localization"]["n"] == 0
+    m = evaluate(gt, pred, EvaluationSettings(pck_thresholds=(1, 5)))
+    assert m.localization.n == 2
+    assert m.localization.mean_px == pytest.approx(2.5)
+    assert m.localization.rmse_px == pytest.approx(math.sqrt(12.5))
+    assert m.pck.px == {1.0: pytest.approx(1 / 3), 5.0: pytest.approx(2 / 3)}
+    assert m.visibility.fn == 1 and m.visibility.recall == pytest.approx(2 / 3)
+    assert m.per_node["head"].localization.mean_px == pytest.approx(5.0)
+    assert m.per_node["tail"].localization.n == 0
+    assert m.per_node["tail"].localization.mean_px is None  # undefined, not NaN
     # OKS: area 80 * 60 = 4800; head e = 25 / 0.0025 / 4800 / 2, tail missing -> 0.
     expected = (math.exp(-25 / 0.0025 / 4800 / 2) + 1 + 0) / 3
-    assert m["oks"]["mean_oks_matched"] == pytest.approx(expected)
-    assert m["settings"]["oks_sigmas"] == {n: 0.025 for n in NODES}
+    assert m.oks.mean_oks_matched == pytest.approx(expected)
+    assert m.oks.sigmas == {n: 0.025 for n in NODES}
+    assert "bounding box" in m.oks.area_definition and "exp(" in m.oks.formula
 
 
 def test_frames_without_predictions_are_misses_and_index_pairing() -> None:
     gt = make_labels({0: [POSE], 5: [POSE + 50]}, video="a.mp4")
     pred = make_labels({0: [POSE], 9: [POSE]}, video="b.mp4", predicted=True)
     m = evaluate(gt, pred)
-    assert m["pairing"]["videos"]["a.mp4"] == {"predictions_video": "b.mp4", "method": "index"}
-    assert m["counts"]["gt_instances"] == 2 and m["counts"]["missed_gt"] == 1
-    assert m["pairing"]["gt_frames_without_predictions"] == 1
-    assert m["oks"]["mAR"] == pytest.approx(0.5)  # frame 9 is not a GT frame: not an FP
-    assert m["counts"]["predicted_instances"] == 1
+    assert m.pairing is not None
+    assert m.pairing.videos["a.mp4"] == VideoPairing(predictions_video="b.mp4", method="index")
+    assert m.counts.gt_instances == 2 and m.counts.missed_gt == 1
+    assert m.pairing.gt_frames_without_predictions == 1
+    assert m.oks.mar == pytest.approx(0.5)  # frame 9 is not a GT frame: not an FP
+    assert m.counts.predicted_instances == 1
 
 
 def test_user_instances_only() -> None:
@@ -119,9 +133,11 @@ def test_user_instances_only() -> None:
     )
     pred = make_labels({0: [POSE], 7: [POSE]}, predicted=True)
     m = evaluate(gt, pred)
-    assert m["counts"]["frames"] == 1 and m["counts"]["gt_instances"] == 1
-    m_all = evaluate(gt, pred, user_instances_only_gt=False)
-    assert m_all["counts"]["frames"] == 2 and m_all["counts"]["gt_instances"] == 3
+    assert m.counts.frames == 1 and m.counts.gt_instances == 1
+    assert m.settings.user_instances_only_gt is True
+    m_all = evaluate(gt, pred, EvaluationSettings(user_instances_only_gt=False))
+    assert m_all.counts.frames == 2 and m_all.counts.gt_instances == 3
+    assert m_all.settings.user_instances_only_gt is False
     only_pred = make_labels({0: [POSE]}, predicted=True)
     with pytest.raises(DataError, match="user_instances_only_gt=False"):
         evaluate(only_pred, pred)
@@ -148,8 +164,8 @@ def test_unpairable_frames_and_videos_are_clear_errors() -> None:
 def test_empty_predictions_score_zero() -> None:
     gt = make_labels({0: [POSE]})
     m = evaluate(gt, sio.Labels())
-    assert m["oks"]["mAP"] == 0.0 and m["counts"]["missed_gt"] == 1
-    assert math.isnan(m["localization"]["mean_px"])
+    assert m.oks.map == 0.0 and m.counts.missed_gt == 1
+    assert m.localization.mean_px is None and m.localization.n == 0
 
 
 def test_instance_score_fallbacks() -> None:
@@ -167,10 +183,16 @@ def test_degenerate_gt_still_matched_through_fallback_area() -> None:
     gt = [np.stack([POSE + 300, one_point])]
     pred = [np.stack([POSE + 300, one_point + [2.0, 0.0]])]
     m = evaluate_arrays(gt, pred, node_names=NODES)
-    assert m["counts"]["matched"] == 2
-    assert m["settings"]["match_area_fallback_px2"] == pytest.approx(80 * 60)
-    assert m["per_node"]["head"]["localization"]["mean_px"] == pytest.approx(1.0)
-    assert m["oks"]["AR"]["0.50"] == pytest.approx(0.5)  # COCO: exact hits only at area 0
+    assert m.counts.matched == 2
+    assert m.settings.match_area_fallback_px2 == pytest.approx(80 * 60)
+    assert m.per_node["head"].localization.mean_px == pytest.approx(1.0)
+    assert m.oks.ar[0.5] == pytest.approx(0.5)  # COCO: exact hits only at area 0
+    assert m.pck.bbox_instances_excluded == 1  # the one-point animal has no diagonal
+    strict = EvaluationSettings(match_area_fallback=4.0, match_oks_threshold=0.1)
+    given = evaluate_arrays(gt, pred, strict, node_names=NODES)
+    assert given.settings.match_area_fallback_source == "given"
+    assert given.settings.match_area_fallback_px2 == 4.0
+    assert given.counts.matched == 1  # 2 px off on a 4 px² area: OKS exp(-200) < 0.1
 
 
 def test_evaluate_arrays_rejects_bad_shapes() -> None:
@@ -181,22 +203,70 @@ def test_evaluate_arrays_rejects_bad_shapes() -> None:
 
 
 def test_json_round_trip(tmp_path) -> None:
-    gt = make_labels({0: [POSE]})
-    pred = make_labels({0: [POSE + 1]}, predicted=True)
+    gt = make_labels({0: [POSE], 2: [POSE + 40]}, tracks={0: ["a"], 2: ["a"]})
+    pred = make_labels({0: [POSE + 1], 2: [POSE + 43]}, predicted=True,
+                       tracks={0: ["x"], 2: ["x"]})
     m = evaluate(gt, pred)
     path = save_metrics(m, tmp_path / "metrics.json")
     loaded = load_metrics(path)
-    assert loaded["oks"]["mAP"] == m["oks"]["mAP"]
-    assert loaded["per_node"]["tail"]["localization"]["mean_px"] == pytest.approx(math.sqrt(2))
-    assert loaded["identity"]["available"] is False
-    assert loaded["settings"]["oks_sigmas"]["head"] == 0.025
-    assert loaded["provenance"]["posekit_version"]
+    assert loaded == m  # every field, nested types included
+    assert loaded.identity.available and loaded.identity.per_track["a"].matched == 2
+    tail = (math.sqrt(2) + math.sqrt(18)) / 2  # 1 px and 3 px off in x and y
+    assert loaded.per_node["tail"].localization.mean_px == pytest.approx(tail)
+    assert loaded.provenance.posekit_version
     text = path.read_text()
     assert "NaN" not in text
-    json.loads(text)  # strict JSON
-    # Undefined values become null.
-    m["localization"]["mean_px"] = float("nan")
-    assert load_metrics(save_metrics(m, tmp_path / "m2.json"))["localization"]["mean_px"] is None
+    data = json.loads(text)  # strict JSON
+    assert data["schema_version"] == SCHEMA_VERSION
+    assert data["oks"]["AP"]["0.50"] == m.oks.ap[0.5] and data["pck_px"]["5"] == m.pck.px[5]
+    assert EvaluationResult.from_json(m.to_json()) == m
+    # Undefined values are null in the file and None when read back.
+    empty = evaluate(gt, sio.Labels())
+    assert json.loads(empty.to_json())["localization"]["mean_px"] is None
+    assert load_metrics(save_metrics(empty, tmp_path / "m2.json")) == empty
+
+
+def _unversioned(m: EvaluationResult) -> dict:
+    """``m`` as posekit wrote it before metrics files had a schema_version."""
+    data = m.to_dict()
+    del data["schema_version"]
+    oks = data["oks"]
+    data["settings"].update(
+        oks_sigmas=oks.pop("sigmas"), oks_area=oks.pop("area"), oks_formula=oks.pop("formula"),
+        oks_thresholds=[0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95],
+    )
+    for node in data["per_node"].values():
+        del node["pck_bbox_diagonal"]["matched_instances_excluded"]
+    data["note"] = "instances were cropped around the labelled anchors"
+    return data
+
+
+def test_files_without_schema_version_still_load(tmp_path) -> None:
+    m = evaluate(make_labels({0: [POSE]}), make_labels({0: [POSE + 1]}, predicted=True))
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(_unversioned(m)))
+    old = load_metrics(path)
+    assert old.oks == m.oks and old.per_node == m.per_node
+    assert old.notes == (*m.notes, "instances were cropped around the labelled anchors")
+    assert old.with_note("x").notes[-1] == "x"
+
+
+def test_newer_or_foreign_files_are_refused(tmp_path) -> None:
+    m = evaluate_arrays([POSE[None]], [POSE[None] + 1], node_names=NODES)
+    newer = m.to_dict() | {"schema_version": SCHEMA_VERSION + 1}
+    (tmp_path / "new.json").write_text(json.dumps(newer))
+    with pytest.raises(DataError, match=r"schema_version 2 is not one this posekit reads"):
+        load_metrics(tmp_path / "new.json")
+    (tmp_path / "other.json").write_text(json.dumps({"loss": [1, 2]}))
+    with pytest.raises(DataError, match="not a posekit metrics file"):
+        load_metrics(tmp_path / "other.json")
+    broken = m.to_dict()
+    del broken["counts"]["matched"]
+    (tmp_path / "broken.json").write_text(json.dumps(broken))
+    with pytest.raises(DataError, match=r"counts\.matched: missing"):
+        load_metrics(tmp_path / "broken.json")
+    with pytest.raises(DataError, match="cannot read the metrics file"):
+        load_metrics(tmp_path / "absent.json")
 
 
 def test_negative_frames_count_false_positives_and_empty_frames_are_skipped() -> None:
@@ -209,9 +279,9 @@ def test_negative_frames_count_false_positives_and_empty_frames_are_skipped() ->
     m = evaluate(gt, pred)
     # Frame 1 is a labelled "no animal" frame: its prediction is a false positive. Frame 2
     # is an empty frame nobody marked, so it is not evaluated.
-    assert m["counts"]["frames"] == 2
-    assert m["counts"]["unmatched_predictions"] == 1 and m["counts"]["matched"] == 1
-    assert m["counts"]["instance_precision"] == pytest.approx(0.5)
+    assert m.counts.frames == 2
+    assert m.counts.unmatched_predictions == 1 and m.counts.matched == 1
+    assert m.counts.instance_precision == pytest.approx(0.5)
 
 
 # SLEAP 1.x's own evaluation of these predictions, read from the metrics.val.npz files that
@@ -237,12 +307,12 @@ def test_matches_sleaps_recorded_metrics_on_real_predictions(shared_data, model:
         sio.load_slp(str(folder / "labels_pr.val.slp")),
     )
     avg, p50, p90, moks, m_ap, m_ar = SLEAP_RECORDED[model]
-    assert m["localization"]["mean_px"] == pytest.approx(avg, abs=1e-9)
-    assert m["localization"]["median_px"] == pytest.approx(p50, abs=1e-9)
-    assert m["localization"]["p90_px"] == pytest.approx(p90, abs=1e-9)
-    assert m["oks"]["mean_oks_matched"] == pytest.approx(moks, abs=1e-9)
-    assert m["oks"]["mAP"] == pytest.approx(m_ap, abs=1e-9)
-    assert m["oks"]["mAR"] == pytest.approx(m_ar, abs=1e-9)
+    assert m.localization.mean_px == pytest.approx(avg, abs=1e-9)
+    assert m.localization.median_px == pytest.approx(p50, abs=1e-9)
+    assert m.localization.p90_px == pytest.approx(p90, abs=1e-9)
+    assert m.oks.mean_oks_matched == pytest.approx(moks, abs=1e-9)
+    assert m.oks.map == pytest.approx(m_ap, abs=1e-9)
+    assert m.oks.mar == pytest.approx(m_ar, abs=1e-9)
 
 
 def test_pair_videos_rules() -> None:

@@ -7,7 +7,16 @@ import pytest
 import sleap_io as sio
 
 from posekit.errors import ConfigError
-from posekit.evaluation import evaluate, evaluate_arrays
+from posekit.evaluation import (
+    EvaluationSettings,
+    IdentityResult,
+    MotCounts,
+    evaluate,
+    evaluate_arrays,
+    identity_metrics,
+)
+
+ALL_GT = EvaluationSettings(user_instances_only_gt=False)
 
 K = 3
 SHAPE = np.array([[0.0, 0.0], [30.0, 10.0], [15.0, 40.0]])  # one animal's pose (box 30 x 40)
@@ -56,27 +65,23 @@ def test_hand_made_two_track_sequence_hungarian() -> None:
         gt_track_names=["A", "B"],
         pred_track_names=["p1", "p2", "p3"],
     )
-    ident = m["identity"]
-    assert ident["mapping_rule"] == "hungarian"
-    assert ident["mapping"]["video"] == {"p1": "A", "p2": "B", "p3": None}
-    assert ident["matched_instances_with_gt_track"] == 18
-    assert ident["correct_identity"] == 17  # A's frame-7 p3 is the one wrong identity
-    assert ident["identity_accuracy"] == pytest.approx(17 / 18)
-    assert ident["id_switches"] == 2
-    assert ident["fragmentations"] == 2
-    assert ident["per_track"]["A"]["id_switches"] == 2
-    assert ident["per_track"]["A"]["fragmentations"] == 1
-    assert ident["per_track"]["B"]["fragmentations"] == 1
-    assert ident["mot_counts"] == {
-        "gt": 20,
-        "predictions": 19,
-        "matches": 18,
-        "false_negatives": 2,
-        "false_positives": 1,
-        "id_switches": 2,
-    }
-    assert ident["mota"] == pytest.approx(1 - (2 + 1 + 2) / 20)
-    assert m["counts"]["missed_gt"] == 2 and m["counts"]["unmatched_predictions"] == 1
+    ident = m.identity
+    assert ident.mapping_rule == "hungarian"
+    assert ident.mapping["video"] == {"p1": "A", "p2": "B", "p3": None}
+    assert ident.matched_instances_with_gt_track == 18
+    assert ident.correct_identity == 17  # A's frame-7 p3 is the one wrong identity
+    assert ident.identity_accuracy == pytest.approx(17 / 18)
+    assert ident.id_switches == 2
+    assert ident.fragmentations == 2
+    assert ident.per_track["A"].id_switches == 2
+    assert ident.per_track["A"].fragmentations == 1
+    assert ident.per_track["B"].fragmentations == 1
+    assert ident.mot_counts == MotCounts(
+        gt=20, predictions=19, matches=18, false_negatives=2, false_positives=1, id_switches=2
+    )
+    assert ident.mota == pytest.approx(1 - (2 + 1 + 2) / 20)
+    assert m.counts.missed_gt == 2 and m.counts.unmatched_predictions == 1
+    assert IdentityResult.from_dict(ident.to_dict()) == ident
 
 
 def test_name_mapping_and_untracked_predictions() -> None:
@@ -92,32 +97,38 @@ def test_name_mapping_and_untracked_predictions() -> None:
         gt_track_names=["A", "B"],
         pred_track_names=["A", "B"],
     )
-    ident = m["identity"]
-    assert ident["mapping_rule"] == "name"
-    assert ident["matched_without_predicted_track"] == 1
-    assert ident["correct_identity"] == 16  # frame 7 (wrong name) and frame 5 (untracked)
+    ident = m.identity
+    assert ident.mapping_rule == "name"
+    assert ident.matched_without_predicted_track == 1
+    assert ident.correct_identity == 16  # frame 7 (wrong name) and frame 5 (untracked)
     # A: A(0-3) . A(5 untracked: no switch) A(6) B(7) A(8,9) -> 2 switches.
-    assert ident["id_switches"] == 2
+    assert ident.id_switches == 2
     # A untracked in 4 and 5 (one interruption), B missing in 8.
-    assert ident["fragmentations"] == 2
+    assert ident.fragmentations == 2
     forced = evaluate_arrays(
         gt,
         pred,
+        EvaluationSettings(identity_mapping="hungarian"),
         gt_tracks=gt_tracks,
         pred_tracks=pred_tracks,
         gt_track_names=["A", "B"],
         pred_track_names=["A", "B"],
-        identity_mapping="hungarian",
-    )["identity"]
-    assert forced["mapping_rule"] == "hungarian" and forced["correct_identity"] == 16
+    ).identity
+    assert forced.mapping_rule == "hungarian" and forced.correct_identity == 16
 
 
 def test_identity_unavailable_without_tracks() -> None:
     gt, pred, gt_tracks, _ = _two_track_sequence()
     m = evaluate_arrays(gt, pred, gt_tracks=gt_tracks, gt_track_names=["A", "B"])
-    assert m["identity"]["available"] is False
-    assert "predictions" in m["identity"]["reason"]
-    assert m["identity"]["mot_counts"]["false_negatives"] == 2
+    assert m.identity.available is False and m.identity.reason is not None
+    assert "predictions" in m.identity.reason
+    assert m.identity.mot_counts.false_negatives == 2
+    assert m.identity.to_dict() == {
+        "available": False,
+        "reason": m.identity.reason,
+        "mot_counts": {"gt": 20, "predictions": 19, "matches": 18, "false_negatives": 2,
+                       "false_positives": 1, "id_switches": None},
+    }
 
 
 # --- the real tracker output: 27 track fragments on two flies -----------------------
@@ -155,16 +166,16 @@ def centered_pair(shared_data):
 
 def test_real_tracks_against_themselves_and_relabelled(centered_pair) -> None:
     assert len(centered_pair.tracks) == 27
-    same = evaluate(centered_pair, centered_pair, user_instances_only_gt=False)
-    ident = same["identity"]
-    assert same["oks"]["mAP"] == 1.0 and same["localization"]["mean_px"] == 0.0
-    assert ident["mapping_rule"] == "name" and ident["identity_accuracy"] == 1.0
-    assert ident["id_switches"] == 0 and ident["fragmentations"] == 0 and ident["mota"] == 1.0
+    same = evaluate(centered_pair, centered_pair, ALL_GT)
+    ident = same.identity
+    assert same.oks.map == 1.0 and same.localization.mean_px == 0.0
+    assert ident.mapping_rule == "name" and ident.identity_accuracy == 1.0
+    assert ident.id_switches == 0 and ident.fragmentations == 0 and ident.mota == 1.0
     renamed = _retracked(centered_pair, lambda f, n: f"t{n}")
-    ident = evaluate(centered_pair, renamed, user_instances_only_gt=False)["identity"]
-    assert ident["mapping_rule"] == "hungarian"
-    assert len(ident["mapping"][next(iter(ident["mapping"]))]) == 27
-    assert ident["identity_accuracy"] == 1.0 and ident["id_switches"] == 0
+    ident = evaluate(centered_pair, renamed, ALL_GT).identity
+    assert ident.mapping_rule == "hungarian"
+    assert len(ident.mapping[next(iter(ident.mapping))]) == 27
+    assert ident.identity_accuracy == 1.0 and ident.id_switches == 0
 
 
 def test_real_tracks_with_a_swap_and_a_gap(centered_pair) -> None:
@@ -189,8 +200,8 @@ def test_real_tracks_with_a_swap_and_a_gap(centered_pair) -> None:
             return {"1": "2", "2": "1"}[name]  # identities swapped from frame 500 on
         return name
 
-    m = evaluate(centered_pair, _retracked(centered_pair, perturb), user_instances_only_gt=False)
-    ident = m["identity"]
+    m = evaluate(centered_pair, _retracked(centered_pair, perturb), ALL_GT)
+    ident = m.identity
     swapped = sum(
         1
         for lf in centered_pair.labeled_frames
@@ -199,23 +210,16 @@ def test_real_tracks_with_a_swap_and_a_gap(centered_pair) -> None:
         if i.track is not None and i.track.name in ("1", "2")
     )
     n_gt = sum(len(lf.instances) for lf in centered_pair.labeled_frames)
-    assert m["counts"]["missed_gt"] == 10 and m["counts"]["unmatched_predictions"] == 0
-    assert ident["mapping_rule"] == "name"
-    assert ident["id_switches"] == 2  # GT "1" and GT "2" each switch once, at frame 500
-    assert ident["fragmentations"] == 1
-    assert ident["correct_identity"] == n_gt - 10 - swapped
-    assert ident["mota"] == pytest.approx(1 - (10 + 0 + 2) / n_gt)
+    assert m.counts.missed_gt == 10 and m.counts.unmatched_predictions == 0
+    assert ident.mapping_rule == "name"
+    assert ident.id_switches == 2  # GT "1" and GT "2" each switch once, at frame 500
+    assert ident.fragmentations == 1
+    assert ident.correct_identity == n_gt - 10 - swapped
+    assert ident.mota == pytest.approx(1 - (10 + 0 + 2) / n_gt)
 
 
 def test_unknown_mapping_rule_is_a_config_error() -> None:
-    gt, pred, gt_tracks, pred_tracks = _two_track_sequence()
     with pytest.raises(ConfigError, match="identity_mapping"):
-        evaluate_arrays(
-            gt,
-            pred,
-            gt_tracks=gt_tracks,
-            pred_tracks=pred_tracks,
-            gt_track_names=["A", "B"],
-            pred_track_names=["p1", "p2", "p3"],
-            identity_mapping="majority",
-        )  # type: ignore[arg-type]
+        EvaluationSettings(identity_mapping="majority")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="identity_mapping"):
+        identity_metrics([], [], [], "majority")  # type: ignore[arg-type]

@@ -11,13 +11,8 @@ import pytest
 
 from posekit.errors import ModelError
 from posekit.inference.backends import OnnxBackend, make_backend
-from posekit.inference.quantize import (
-    INT8_META,
-    int8_is_safe,
-    int8_quality,
-    point_shift,
-)
-from posekit.inference.run_folder import open_run_folder
+from posekit.inference.quantize import point_shift
+from posekit.inference.run_folder import INT8_META, int8_is_safe, open_run_folder
 
 
 def test_point_shift_for_global_and_local_peaks():
@@ -43,24 +38,55 @@ def test_auto_precision_rule():
 
 @pytest.mark.slow
 def test_training_writes_an_int8_graph_with_its_accuracy(trained_single, tmp_path):
+    from posekit.inference.export import export_onnx
+    from posekit.inference.pipeline import load_model
+
     run_dir = tmp_path / "run"
     shutil.copytree(trained_single, run_dir)
     run = open_run_folder(run_dir)
-    quality = int8_quality(run)
+    quality = run.int8_quality
     assert quality is not None and quality["compared_points"] > 0
     assert quality["mean_shift_px"] < 1.0
-    int8 = make_backend(run, precision="int8")
-    fp32 = make_backend(run, precision="fp32")
-    assert isinstance(int8, OnnxBackend) and isinstance(fp32, OnnxBackend)
-    images = np.random.default_rng(0).random((2, 1, 64, 64), dtype=np.float32)
-    a, b = fp32.run(images, 0.0), int8.run(images, 0.0)
-    assert a["points"].shape == b["points"].shape
-    # a re-exported float graph makes the old int8 graph stale
-    os.utime(run_dir / "model.onnx", ns=(1, 1))
-    assert int8_quality(open_run_folder(run_dir)) is None
+    assert isinstance(make_backend(run, precision="int8"), OnnxBackend)
+    # On the validation frames the int8 graph finds the same points as the float graph,
+    # within a pixel, as its recorded quality says.
+    frames = run_dir / "labels_gt.val.slp"
+    preds = {p: load_model(run_dir, backend="onnx", precision=p).predict(frames)
+             for p in ("fp32", "int8")}
+    a = np.stack([lf.instances[0].numpy() for lf in preds["fp32"].labeled_frames])
+    b = np.stack([lf.instances[0].numpy() for lf in preds["int8"].labeled_frames])
+    both = np.isfinite(a).all(-1) & np.isfinite(b).all(-1)
+    assert both.mean() > 0.9
+    assert np.linalg.norm(a - b, axis=-1)[both].mean() < 1.0
+    # A float graph exported again (other contents) makes the old int8 graph stale.
+    export_onnx(open_run_folder(run_dir), refinement="local")
+    assert open_run_folder(run_dir).int8_quality is None
     with pytest.raises(ModelError, match="--int8"):
         make_backend(open_run_folder(run_dir), precision="int8")
     assert json.loads((run_dir / INT8_META).read_text())["units"].startswith("full-frame")
+
+
+@pytest.mark.slow
+def test_a_copied_run_folder_predicts_exactly_as_the_original(trained_single, tmp_path):
+    """New file times (cp -r, unzip) must not make the exported graphs look stale."""
+    from posekit.inference.pipeline import load_model
+
+    copy = tmp_path / "copied run"
+    shutil.copytree(trained_single, copy, copy_function=shutil.copyfile)  # new mtimes
+    for path in copy.iterdir():
+        os.utime(path, ns=(10**18, 10**18))
+    original, copied = open_run_folder(trained_single), open_run_folder(copy)
+    assert copied.onnx_path == copy / "model.onnx"
+    assert copied.int8_quality == original.int8_quality is not None
+    frames = trained_single / "labels_gt.val.slp"
+    for precision in ("fp32", "auto"):
+        a = load_model(trained_single, precision=precision)
+        b = load_model(copy, precision=precision)
+        assert a.predictor.backend.name == b.predictor.backend.name == "onnx"
+        assert a.predictor.backend.path.name == b.predictor.backend.path.name
+        pa, pb = a.predict(frames), b.predict(frames)
+        for fa, fb in zip(pa.labeled_frames, pb.labeled_frames, strict=True):
+            np.testing.assert_array_equal(fa.instances[0].numpy(), fb.instances[0].numpy())
 
 
 @pytest.mark.slow
@@ -93,7 +119,7 @@ def test_every_model_type_gets_an_int8_graph_with_a_float_first_conv(kind, train
 
     run_dir = trained_single if kind == "single_instance" else trained_multi(kind)
     run = open_run_folder(run_dir)
-    quality = int8_quality(run)
+    quality = run.int8_quality
     assert quality is not None, f"{kind}: training wrote no usable int8 graph"
     assert quality["quantized_nodes"] > 0 and quality["compared_points"] > 0
     # the learned synthetic models keep their points: well under a pixel on average

@@ -7,7 +7,12 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 import sleap_io as sio
+
+from posekit.errors import DataError
+from posekit.io import load_labels
+from posekit.io.repairs import LabelsRepairWarning, repairs_of
 
 NAN = np.nan
 
@@ -167,3 +172,61 @@ def write_dlc_project(
             df.index = pd.MultiIndex.from_tuples([tuple(i.split("/")) for i in index])
         df.to_csv(folder / "CollectedData_Tester.csv")
     return root
+
+
+def points_by_frame(labels) -> np.ndarray:
+    """``(n_frames, n_nodes, 2)`` points of each frame's first instance, in frame order."""
+    frames = sorted(labels.labeled_frames, key=lambda lf: lf.frame_idx)
+    return np.stack([lf.instances[0].numpy() for lf in frames])
+
+
+# --- malformed inputs: build a project, assert the specific error or the reported repair ---
+
+DLC_CONFIG = "Task: t\nscorer: Tester\nbodyparts:\n- head\n- tail\nskeleton: [[head, tail]]\n"
+EXPECTED = np.array([[[1, 2], [3, 4]], [[5, 6], [NAN, NAN]]])  # of the tables in test_dlc_messy
+
+
+def project(
+    root: Path, table: str, config: str = DLC_CONFIG, name: str = "CollectedData_Tester.csv"
+) -> Path:
+    """A DLC project whose only table (``labeled-data/vid/<name>``) holds ``table``."""
+    folder = root / "labeled-data" / "vid"
+    folder.mkdir(parents=True)
+    (root / "config.yaml").write_text(config)
+    (folder / name).write_text(table)
+    return root
+
+
+def _folder(path: Path) -> Path:
+    return path if path.is_dir() else path.parent
+
+
+def refused(path: Path, *fragments: str) -> str:
+    """Load ``path``: a DataError that starts with a path in its folder and holds
+    ``fragments``; no file in that folder changed. Returns the message."""
+    folder = _folder(path)
+    before = snapshot(folder)
+    with pytest.raises(DataError) as err:
+        load_labels(path)
+    message = str(err.value)
+    assert snapshot(folder) == before
+    assert message.startswith(str(folder)), message
+    for fragment in fragments:
+        assert fragment in message, f"{fragment!r} not in {message!r}"
+    return message
+
+
+def repaired(path: Path, *fragments: str):
+    """Load ``path`` expecting LabelsRepairWarnings saying ``fragments``, the same lines in
+    ``provenance["posekit_repairs"]`` and no file changed. Returns the labels."""
+    folder = _folder(path)
+    before = snapshot(folder)
+    with pytest.warns(LabelsRepairWarning) as record:
+        labels = load_labels(path)
+    assert snapshot(folder) == before
+    warned = " ".join(str(w.message) for w in record)
+    recorded = " ".join(repairs_of(labels))
+    for fragment in fragments:
+        assert fragment in warned and fragment in recorded, (fragment, warned, recorded)
+    assert all(m.startswith(str(folder)) for m in repairs_of(labels))
+    return labels

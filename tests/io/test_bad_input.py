@@ -42,7 +42,7 @@ def _cases(tmp_path: Path) -> dict[str, tuple[Path, str]]:
         "png renamed": (png_slp, "PNG image"),
         "png": (png, "unsupported labels format"),
         "truncated": (truncated, "truncated"),
-        "hdf5 but not labels": (empty_h5, "corrupt or not a SLEAP labels file"),
+        "hdf5 but not labels": (empty_h5, "HDF5 file without the SLEAP datasets"),
         "folder": (tmp_path, "without config.yaml"),
     }
 

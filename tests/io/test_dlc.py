@@ -12,7 +12,7 @@ from posekit.errors import DataError
 from posekit.io import FrameTable, load_labels
 from posekit.io.dlc_table import read_dlc_table
 
-from .io_helpers import snapshot, write_dlc_project, write_png
+from .io_helpers import points_by_frame, snapshot, write_dlc_project, write_png
 
 ROWS = {
     "img1.png": {"head": (1.0, 2.0), "tail": (3.0, 4.0)},
@@ -27,11 +27,6 @@ EXPECTED = np.array(
         [[np.nan, np.nan], [np.nan, np.nan], [5, 6]],
     ]
 )
-
-
-def points_by_frame(labels) -> np.ndarray:
-    frames = sorted(labels.labeled_frames, key=lambda lf: lf.frame_idx)
-    return np.stack([lf.instances[0].numpy() for lf in frames])
 
 
 @pytest.mark.parametrize("three_columns", [False, True])

@@ -10,7 +10,15 @@ import pytest
 import sleap_io as sio
 
 from posekit.cli.main import main
+from posekit.errors import DataError
 from posekit.io import inspect_labels, save_labels
+from posekit.io.inspection import (
+    SUMMARY_SCHEMA_VERSION,
+    InstancesPerFrame,
+    LabelsSummary,
+    SkeletonSummary,
+    TrackSummary,
+)
 
 from .io_helpers import tiny_labels, write_video
 
@@ -32,37 +40,49 @@ def problem_file(tmp_path: Path) -> Path:
 
 def test_summary_counts_and_problems(problem_file: Path) -> None:
     summary = inspect_labels(problem_file)
-    json.dumps(summary)  # JSON-able
-    assert summary["labeled_frames"] == 6
-    assert summary["user_instances"] == 7 and summary["predicted_instances"] == 2
-    assert summary["instances_per_frame"] == {
-        "min": 1,
-        "mean": pytest.approx(9 / 6, abs=1e-4),
-        "max": 2,
-        "histogram": {"1": 3, "2": 3},
-    }
-    assert summary["skeleton"] == {"nodes": ["a", "b", "c"], "edges": [["a", "b"], ["b", "c"]]}
-    assert summary["tracks"] == [{"name": "t1", "instances": 2}, {"name": "t2", "instances": 1}]
-    (video,) = summary["videos"]
-    assert (video["frames"], video["height"], video["width"], video["channels"]) == (12, 48, 64, 1)
-    assert video["embedded"] is False and video["openable"] and video["image_sizes"] == {"64x48": 5}
-    assert summary["images_embedded"] == "none"
-    problems = {p["kind"]: p for p in summary["problems"]}
-    assert set(problems) == {"points_outside_image", "nan_only_instances", "duplicate_frames"}
-    outside = problems["points_outside_image"]
-    assert outside["count"] == 2  # x=70 > 63.5 and x=-0.6 < -0.5; (63.4, 47.4) is inside
-    assert {e["node"] for e in outside["examples"]} == {"a", "b"}
-    assert problems["nan_only_instances"]["count"] == 2
-    assert problems["duplicate_frames"]["examples"][0]["frame_idx"] == 3
+    assert summary.labeled_frames == 6
+    assert summary.user_instances == 7 and summary.predicted_instances == 2
+    assert summary.instances_per_frame == InstancesPerFrame(
+        min=1, mean=pytest.approx(9 / 6, abs=1e-4), max=2, histogram={1: 3, 2: 3}
+    )
+    assert summary.skeleton == SkeletonSummary(("a", "b", "c"), (("a", "b"), ("b", "c")))
+    assert summary.tracks == (TrackSummary("t1", 2), TrackSummary("t2", 1))
+    (video,) = summary.videos
+    assert (video.frames, video.height, video.width, video.channels) == (12, 48, 64, 1)
+    assert video.embedded is False and video.openable and video.image_sizes == {"64x48": 5}
+    assert summary.images_embedded == "none"
+    kinds = [p.kind for p in summary.problems]
+    assert kinds == ["points_outside_image", "nan_only_instances", "duplicate_frames"]
+    outside = summary.problem("points_outside_image")
+    assert outside is not None
+    assert outside.count == 2  # x=70 > 63.5 and x=-0.6 < -0.5; (63.4, 47.4) is inside
+    assert {e["node"] for e in outside.examples} == {"a", "b"}
+    nan_only, dupes = summary.problem("nan_only_instances"), summary.problem("duplicate_frames")
+    assert nan_only is not None and nan_only.count == 2
+    assert dupes is not None and dupes.examples[0]["frame_idx"] == 3
+    assert summary.problem("video_unavailable") is None
+
+
+def test_summary_json_round_trip(problem_file: Path) -> None:
+    summary = inspect_labels(problem_file)
+    data = json.loads(json.dumps(summary.to_dict()))  # JSON-able
+    assert data["schema_version"] == SUMMARY_SCHEMA_VERSION
+    assert data["instances_per_frame"]["histogram"] == {"1": 3, "2": 3}
+    assert "missing_images" not in data["videos"][0]  # only for image lists
+    assert LabelsSummary.from_dict(data) == summary
+    with pytest.raises(DataError, match="schema_version 2"):
+        LabelsSummary.from_dict({**data, "schema_version": 2})
+    with pytest.raises(DataError, match="not a complete labels summary"):
+        LabelsSummary.from_dict({"path": "x"})
 
 
 def test_missing_video_is_reported(problem_file: Path, tmp_path: Path) -> None:
     (tmp_path / "v.avi").unlink()
     summary = inspect_labels(problem_file)
-    problems = {p["kind"]: p for p in summary["problems"]}
-    assert "video_unavailable" in problems and "v.avi" in problems["video_unavailable"]["message"]
-    assert summary["videos"][0]["openable"] is False
-    assert summary["frames_without_image_size"] == 6
+    unavailable = summary.problem("video_unavailable")
+    assert unavailable is not None and "v.avi" in unavailable.message
+    assert summary.videos[0].openable is False
+    assert summary.frames_without_image_size == 6
 
 
 def test_embedded_package_summary(problem_file: Path, tmp_path: Path) -> None:
@@ -71,14 +91,15 @@ def test_embedded_package_summary(problem_file: Path, tmp_path: Path) -> None:
     pkg = tmp_path / "emb.pkg.slp"
     save_labels(load_labels(problem_file), pkg, embed="user")
     summary = inspect_labels(pkg)
-    assert summary["images_embedded"] == "all" and summary["videos"][0]["embedded"]
-    assert summary["videos"][0]["image_sizes"] == {"64x48": 4}  # frames with user instances
+    assert summary.images_embedded == "all" and summary.videos[0].embedded
+    assert summary.videos[0].image_sizes == {"64x48": 4}  # frames with user instances
 
 
 def test_cli_json_and_table(problem_file: Path, capsys) -> None:
     assert main(["data", "inspect", str(problem_file), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["labeled_frames"] == 6
+    assert LabelsSummary.from_dict(data) == inspect_labels(problem_file)
     assert main(["data", "inspect", str(problem_file)]) == 0
     out = capsys.readouterr().out
     assert "points_outside_image" in out and "t1 (2)" in out and "labeled frames" in out

@@ -103,8 +103,8 @@ def test_dlc_image_sizes_per_frame_and_moved_copy(shared_data: Path, tmp_path: P
 
 def test_reaching_package_sizes_via_inspect(shared_data: Path) -> None:
     summary = inspect_labels(shared_data / "reaching.pkg.slp")
-    assert summary["videos"][0]["image_sizes"] == {"832x747": 40, "640x470": 15}
-    assert summary["problems"] == [] and summary["images_embedded"] == "all"
+    assert summary.videos[0].image_sizes == {"832x747": 40, "640x470": 15}
+    assert summary.problems == () and summary.images_embedded == "all"
 
 
 def test_clip_tracks_missing_points_and_subset(shared_data: Path) -> None:
@@ -183,7 +183,32 @@ def test_unreachable_video_paths_in_legacy_labels(shared_data: Path) -> None:
         labels = load_labels(path)
         table = FrameTable.from_labels(labels, user_instances_only=False)
         assert len(table) == len(labels) == 1
-        kinds = [p["kind"] for p in inspect_labels(path)["problems"]]
+        kinds = [p.kind for p in inspect_labels(path).problems]
         assert kinds == ["video_unavailable"]
         with pytest.raises(VideoError, match=Path(str(labels.video.filename)).name):
             table.read_image(0)
+
+
+def test_real_files_need_no_repair(shared_data: Path) -> None:
+    """The messy-file checks find nothing to repair or refuse in well-formed real files."""
+    import warnings
+
+    from posekit.io.repairs import LabelsRepairWarning, repairs_of
+
+    names = [
+        f["path"].rstrip("/")
+        for f in json.loads((shared_data / "manifest.json").read_text())["files"]
+    ]
+    paths = [shared_data / n for n in names if n.endswith(".slp") or n == "dlc_reaching"]
+    paths += sorted((shared_data / "legacy_sleap_models").glob("*/labels_*.slp"))
+    assert len(paths) >= 8
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LabelsRepairWarning)
+        for path in paths:
+            assert repairs_of(load_labels(path)) == [], path
+    for suffix in ("csv", "h5"):
+        table = read_dlc_table(
+            shared_data
+            / f"dlc_reaching/labeled-data/reachingvideo1/CollectedData_Mackenzie.{suffix}"
+        )
+        assert table.repairs == [] and not table.is_machine_labels

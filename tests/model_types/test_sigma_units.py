@@ -9,7 +9,7 @@ import yaml
 
 from posekit.config import init_config, load_config
 from posekit.model_types.info import DataInfo
-from posekit.model_types.registry import make_task
+from posekit.model_types.registry import model_type_of
 
 
 def _task(model_type: str, **head):
@@ -18,7 +18,7 @@ def _task(model_type: str, **head):
         for key, value in values.items():
             setattr(getattr(cfg.model_config.active_head, part), key, value)
     info = DataInfo(node_names=("a", "b"), edges=((0, 1),), class_names=("x", "y"))
-    return make_task(cfg.model_config, info)
+    return model_type_of(cfg.model_config, info)
 
 
 def test_map_heads_draw_sigma_times_output_stride():

@@ -9,31 +9,32 @@ import torch
 from torch import nn
 
 from posekit.errors import ConfigError
+from posekit.config import HEAD_TYPES
 from posekit.models import (
-    HEAD_OUTPUTS,
     ClassVectorHead,
     PoseModel,
     activate_outputs,
-    build_model,
     count_parameters,
     init_weights,
 )
+from .model_heads import build, heads_of
+
 
 CHANNELS = {"confmaps": 3, "pafs": 4, "class_maps": 2, "class_vectors": 2, "centroids": 1}
 
 
-@pytest.mark.parametrize("head_type", list(HEAD_OUTPUTS))
+@pytest.mark.parametrize("head_type", HEAD_TYPES)
 @pytest.mark.parametrize("backbone", ["unet", "convnext", "swint"])
 def test_every_model_type_on_every_backbone(model_config, head_type, backbone):
     config = model_config(head_type, backbone=backbone)
-    model = build_model(config, CHANNELS)
+    heads = heads_of(config, CHANNELS)
+    model = build(config, CHANNELS)
     assert isinstance(model, PoseModel)
-    assert model.head_type == head_type
-    assert model.output_keys == list(HEAD_OUTPUTS[head_type].values())
+    assert model.output_keys == [h.key for h in heads]
     assert model.in_channels == 1
     size = model.max_stride
     outputs = model(torch.rand(2, 1, 2 * size, size))
-    assert set(outputs) == set(HEAD_OUTPUTS[head_type].values())
+    assert set(outputs) == {h.key for h in heads}
     for key, value in outputs.items():
         if key == "class_vectors":
             assert value.shape == (2, CHANNELS[key])
@@ -45,7 +46,7 @@ def test_every_model_type_on_every_backbone(model_config, head_type, backbone):
 
 def test_heads_attach_at_their_own_strides(model_config):
     config = model_config("bottomup", heads={"stride": 2, "paf_stride": 8}, output_stride=2)
-    model = build_model(config, {"confmaps": 5, "pafs": 6})
+    model = build(config, {"confmaps": 5, "pafs": 6})
     assert model.output_strides == {"confmaps": 2, "pafs": 8}
     outputs = model(torch.rand(1, 1, 64, 32))
     assert outputs["confmaps"].shape == (1, 5, 32, 16)
@@ -59,18 +60,19 @@ def test_heads_attach_at_their_own_strides(model_config):
 def test_head_stride_not_produced_by_backbone_is_a_config_error(model_config):
     config = model_config("single_instance", heads={"stride": 1}, output_stride=2)
     with pytest.raises(ConfigError, match=r"single_instance\.confmaps\.output_stride: got 1"):
-        build_model(config, {"confmaps": 2})
+        build(config, {"confmaps": 2})
     config = model_config("single_instance", heads={"stride": 32}, max_stride=16)
     with pytest.raises(ConfigError, match="strides \\[2, 4, 8, 16\\]"):
-        build_model(config, {"confmaps": 2})
+        build(config, {"confmaps": 2})
 
 
 def test_missing_or_bad_channel_counts(model_config):
-    with pytest.raises(ConfigError, match=r"bottomup\.pafs: needs the number of output"):
-        build_model(model_config("bottomup"), {"confmaps": 2})
-    with pytest.raises(ConfigError, match="class_maps"):
-        build_model(model_config("multi_class_bottomup"), {"confmaps": 2, "class_maps": 0})
-    model = build_model(model_config("centroid"), {})  # centroids default to one channel
+    # no skeleton edge: no PAF channel
+    with pytest.raises(ConfigError, match=r"bottomup\.pafs: needs 0 output channels"):
+        build(model_config("bottomup"), {"confmaps": 2})
+    with pytest.raises(ConfigError, match="class_maps: needs 0"):
+        build(model_config("multi_class_bottomup"), {"confmaps": 2, "class_maps": 0})
+    model = build(model_config("centroid"), {})  # one centroid map whatever the nodes
     assert model.heads[0]["centroids"].out_channels == 1
 
 
@@ -88,8 +90,8 @@ def test_class_vector_head_global_max_pool_and_fc_layers():
 def test_class_vector_head_without_pooling_needs_input_size(model_config):
     config = model_config("multi_class_topdown", heads={"global_pool": False, "num_fc_layers": 1})
     with pytest.raises(ConfigError, match="input_size"):
-        build_model(config, {"confmaps": 2, "class_vectors": 3})
-    model = build_model(config, {"confmaps": 2, "class_vectors": 3}, input_size=(64, 32))
+        build(config, {"confmaps": 2, "class_vectors": 3})
+    model = build(config, {"confmaps": 2, "class_vectors": 3}, input_size=(64, 32))
     head = model.heads[0]["class_vectors"]
     # deepest features: 64 channels (4 * 2^4) on a 4 x 2 grid -> 512 inputs
     assert head.fc[0].in_features == 64 * 4 * 2
@@ -97,7 +99,7 @@ def test_class_vector_head_without_pooling_needs_input_size(model_config):
 
 
 def test_stacked_unet_has_heads_per_stack(model_config):
-    model = build_model(model_config("single_instance", stacks=2), {"confmaps": 2})
+    model = build(model_config("single_instance", stacks=2), {"confmaps": 2})
     assert model.stacks == 2 and len(model.heads) == 2
     x = torch.rand(1, 1, 32, 32)
     per_stack = model.forward_stacks(x)
@@ -121,7 +123,7 @@ def test_activate_outputs():
 
 def test_init_weights_xavier_and_default(model_config):
     torch.manual_seed(0)
-    model = build_model(model_config("bottomup", init_weights="xavier"), CHANNELS)
+    model = build(model_config("bottomup", init_weights="xavier"), CHANNELS)
     convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
     for conv in convs:
         assert torch.count_nonzero(conv.bias) == 0
@@ -141,14 +143,14 @@ def test_init_weights_xavier_and_default(model_config):
     with pytest.raises(ConfigError, match="init_weights: got 'he'"):
         init_weights(model, "he")
     with pytest.raises(ConfigError, match="init_weights"):
-        build_model(model_config("bottomup", init_weights="normal"), CHANNELS)
+        build(model_config("bottomup", init_weights="normal"), CHANNELS)
 
 
 def test_count_parameters_matches_hand_calculation(model_config):
     # UNet filters 2, rate 2, max_stride 4, output_stride 2 = 1746 (see test_unet) plus a
     # 1x1 head 4 -> 3 channels: 4*3 + 3.
     config = model_config("single_instance", filters=2, max_stride=4, output_stride=2)
-    model = build_model(config, {"confmaps": 3})
+    model = build(config, {"confmaps": 3})
     assert count_parameters(model) == 1746 + 15
     model.heads.requires_grad_(False)
     assert count_parameters(model, trainable_only=True) == 1746
@@ -156,7 +158,7 @@ def test_count_parameters_matches_hand_calculation(model_config):
 
 def test_gradients_reach_every_parameter(model_config):
     torch.manual_seed(0)
-    model = build_model(model_config("multi_class_topdown"), CHANNELS)
+    model = build(model_config("multi_class_topdown"), CHANNELS)
     outputs = model(torch.rand(2, 1, 32, 32))
     loss = outputs["confmaps"].square().mean() + outputs["class_vectors"].square().mean()
     loss.backward()
@@ -169,7 +171,7 @@ def test_gradients_reach_every_parameter(model_config):
     [pytest.param(name, marks=pytest.mark.slow) for name in ("unet", "convnext")],
 )
 def test_forward_compiles_to_one_graph(model_config, backbone):
-    model = build_model(model_config("bottomup", backbone=backbone), {"confmaps": 2, "pafs": 2})
+    model = build(model_config("bottomup", backbone=backbone), {"confmaps": 2, "pafs": 2})
     model.eval()
     # fullgraph=True fails on any graph break (data-dependent control flow, unsupported ops)
     compiled = torch.compile(model, fullgraph=True, backend="eager")

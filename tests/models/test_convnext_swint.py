@@ -21,6 +21,8 @@ from posekit.models.convnext import CONVNEXT_ARCHS
 from posekit.models.encoder_levels import select_arch
 from posekit.models.pretrained import check_weights_name, fetch_torchvision_state
 from posekit.models.swint import SWINT_ARCHS
+from .model_heads import build
+
 
 SMALL_CONVNEXT = {"depths": [1, 1, 1, 1], "channels": [8, 16, 32, 64]}
 SMALL_SWIN = {"embed": 8, "depths": [1, 2, 1, 1], "channels": [1, 2, 2, 4]}
@@ -251,7 +253,7 @@ def test_build_model_loads_imagenet_weights_through_torchvision(model_config, mo
     config = model_config(
         "single_instance", backbone="convnext", pre_trained_weights="ConvNeXt_Tiny_Weights"
     )
-    model = build_model(config, {"confmaps": 2})
+    model = build(config, {"confmaps": 2})
     assert fetched == ["ConvNeXt_Tiny_Weights"]
     (report,) = model.weight_reports
     assert report.missing == []
@@ -259,8 +261,8 @@ def test_build_model_loads_imagenet_weights_through_torchvision(model_config, mo
         model.backbone.features[3][0].block[0].weight, tv_state["features.3.0.block.0.weight"]
     )
     # pretrained=False: names are still checked, nothing is fetched
-    assert build_model(config, {"confmaps": 2}, pretrained=False).weight_reports == []
+    assert build(config, {"confmaps": 2}, pretrained=False).weight_reports == []
     assert fetched == ["ConvNeXt_Tiny_Weights"]
     bad = model_config("single_instance", backbone="convnext", pre_trained_weights="Swin_T_Weights")
     with pytest.raises(ConfigError, match="pre_trained_weights: got 'Swin_T_Weights'"):
-        build_model(bad, {"confmaps": 2}, pretrained=False)
+        build(bad, {"confmaps": 2}, pretrained=False)

@@ -27,6 +27,8 @@ from posekit.models import (
     read_sleap_input_channels,
 )
 from posekit.models.legacy import SLEAP_HEAD_NAMES
+from .model_heads import build
+
 
 MODELS = [
     "minimal_robot.UNet.single_instance",
@@ -114,7 +116,7 @@ def test_reproduces_tensorflow_outputs(shared_data, name):
     assert read_sleap_input_channels(folder / "best_model.h5") == input_shape[3]
     config.backbone_config.unet.in_channels = input_shape[3]
     channels = {key: value.shape[-1] for key, value in expected.items()}
-    model = build_model(config, channels).eval()
+    model = build(config, channels).eval()
     report = load_sleap_h5_weights(model, folder / "best_model.h5")
     assert report.missing == []
     assert all(layer.startswith("OffsetRefinementHead") for layer, _ in report.skipped)
@@ -138,7 +140,7 @@ def test_h5_as_pretrained_weights_via_config(shared_data):
     config = model_config_from_json(folder / "training_config.json")
     h5 = str(folder / "best_model.h5")
     config = dataclasses.replace(config, pretrained_backbone_weights=h5)
-    model = build_model(config, {"centroids": 1})
+    model = build(config, {"centroids": 1})
     (report,) = model.weight_reports
     assert report.n_loaded == 22 and report.missing == []  # 11 convs; heads left alone
     layers = read_keras_h5(h5)
@@ -150,7 +152,7 @@ def test_h5_as_pretrained_weights_via_config(shared_data):
 def test_h5_with_other_architecture_is_a_model_error(shared_data, model_config):
     folder = shared_data / "legacy_sleap_models" / "minimal_instance.UNet.centroid"
     config = model_config("centroid", heads={"stride": 4}, filters=5, max_stride=8, output_stride=4)
-    model = build_model(config, {})
+    model = build(config, {})
     with pytest.raises(ModelError, match="no SLEAP layer matched"):
         load_sleap_h5_weights(model, folder / "best_model.h5", part="backbone")
 
@@ -193,7 +195,7 @@ def test_round_trip_through_keras_layout_with_flattened_class_vectors(model_conf
         up_interpolate=False,
     )
     channels = {"confmaps": 3, "class_vectors": 2}
-    source = build_model(config, channels, input_size=(32, 48))
+    source = build(config, channels, input_size=(32, 48))
     unet = source.backbone.stack_modules[0]
     layers = {}
 
@@ -223,7 +225,7 @@ def test_round_trip_through_keras_layout_with_flattened_class_vectors(model_conf
     write_keras_h5(path, layers)
 
     torch.manual_seed(1)
-    target = build_model(config, channels, input_size=(32, 48))
+    target = build(config, channels, input_size=(32, 48))
     report = load_sleap_h5_weights(target, path)
     assert report.missing == []
     assert [name for name, _ in report.skipped] == ["OffsetRefinementHead_0"]
@@ -235,7 +237,7 @@ def test_round_trip_through_keras_layout_with_flattened_class_vectors(model_conf
 
     # only the heads, then only the backbone
     torch.manual_seed(2)
-    partial = build_model(config, channels, input_size=(32, 48))
+    partial = build(config, channels, input_size=(32, 48))
     heads_report = load_sleap_h5_weights(partial, path, part="heads")
     assert all(name.startswith("heads.") for name in heads_report.loaded)
     assert heads_report.n_loaded == 2 + 6 and heads_report.missing == []

@@ -10,6 +10,8 @@ import torch
 from posekit.errors import ModelError
 from posekit.models import build_model, load_checkpoint_weights, read_checkpoint_state
 
+from .model_heads import build
+
 
 def save_lightning_ckpt(model, path, prefix="model."):
     state = {prefix + k: v for k, v in model.state_dict().items()}
@@ -18,7 +20,7 @@ def save_lightning_ckpt(model, path, prefix="model."):
 
 def test_backbone_and_heads_load_from_a_lightning_checkpoint(model_config, tmp_path):
     torch.manual_seed(0)
-    source = build_model(model_config("bottomup"), {"confmaps": 3, "pafs": 4})
+    source = build(model_config("bottomup"), {"confmaps": 3, "pafs": 4})
     ckpt = tmp_path / "best.ckpt"
     save_lightning_ckpt(source, ckpt)
 
@@ -28,7 +30,7 @@ def test_backbone_and_heads_load_from_a_lightning_checkpoint(model_config, tmp_p
         pretrained_backbone_weights=str(ckpt),
         pretrained_head_weights=str(ckpt),
     )
-    target = build_model(config, {"confmaps": 3, "pafs": 4})
+    target = build(config, {"confmaps": 3, "pafs": 4})
     for name, value in source.state_dict().items():
         assert torch.equal(target.state_dict()[name], value), name
     backbone_report, head_report = target.weight_reports
@@ -39,10 +41,10 @@ def test_backbone_and_heads_load_from_a_lightning_checkpoint(model_config, tmp_p
 
 def test_mismatched_tensors_are_skipped_and_reported(model_config, tmp_path):
     torch.manual_seed(0)
-    source = build_model(model_config("bottomup"), {"confmaps": 5, "pafs": 4})
+    source = build(model_config("bottomup"), {"confmaps": 5, "pafs": 4})
     ckpt = tmp_path / "other.ckpt"
     save_lightning_ckpt(source, ckpt)
-    target = build_model(model_config("bottomup"), {"confmaps": 3, "pafs": 4})
+    target = build(model_config("bottomup"), {"confmaps": 3, "pafs": 4})
     before = target.heads[0]["confmaps"].weight.clone()
     report = load_checkpoint_weights(target, ckpt, "heads")
     # pafs head matches (loaded); confmaps head has 5 vs 3 channels (skipped, kept)
@@ -60,16 +62,16 @@ def test_mismatched_tensors_are_skipped_and_reported(model_config, tmp_path):
 
 
 def test_backbone_with_other_architecture_is_a_model_error(model_config, tmp_path):
-    source = build_model(model_config("single_instance", filters=8), {"confmaps": 2})
+    source = build(model_config("single_instance", filters=8), {"confmaps": 2})
     ckpt = tmp_path / "wide.ckpt"
     save_lightning_ckpt(source, ckpt)
-    target = build_model(model_config("single_instance", filters=4), {"confmaps": 2})
+    target = build(model_config("single_instance", filters=4), {"confmaps": 2})
     with pytest.raises(ModelError, match="no backbone tensor matching this model"):
         load_checkpoint_weights(target, ckpt, "backbone")
 
 
 def test_plain_state_dict_and_missing_files(model_config, tmp_path):
-    source = build_model(model_config("centroid"), {})
+    source = build(model_config("centroid"), {})
     plain = tmp_path / "plain.pt"
     torch.save(source.state_dict(), plain)
     assert set(read_checkpoint_state(plain)) == set(source.state_dict())
@@ -83,9 +85,9 @@ def test_plain_state_dict_and_missing_files(model_config, tmp_path):
         model_config("centroid"), pretrained_backbone_weights=str(tmp_path / "nope.ckpt")
     )
     with pytest.raises(ModelError, match="nope.ckpt"):
-        build_model(config, {})
+        build(config, {})
     # pretrained=False skips every weight source (used when a run's own checkpoint follows)
-    assert build_model(config, {}, pretrained=False).weight_reports == []
+    assert build(config, {}, pretrained=False).weight_reports == []
 
 
 def test_sleap_h5_on_non_unet_backbone_is_rejected(model_config, tmp_path):
@@ -94,4 +96,4 @@ def test_sleap_h5_on_non_unet_backbone_is_rejected(model_config, tmp_path):
         pretrained_backbone_weights=str(tmp_path / "best_model.h5"),
     )
     with pytest.raises(ModelError, match="UNet backbones only"):
-        build_model(config, {"confmaps": 2})
+        build(config, {"confmaps": 2})

@@ -5,11 +5,10 @@ The project mixes 832x747 and 640x470 frames; nothing about that is configured h
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from posekit.demo import _untrained_copy
+from posekit.evaluation import load_metrics
 from posekit.io.labels import load_labels
 from posekit.training.finish import evaluate_run
 from posekit.training.trainer import train
@@ -50,7 +49,7 @@ def test_training_from_a_dlc_project_beats_the_untrained_network(shared_data, tm
         },
     }
     result = train(config)
-    metrics = json.loads((result.run_dir / "metrics.val.json").read_text())
+    metrics = load_metrics(result.run_dir / "metrics.val.json")
     val = load_labels(result.run_dir / "labels_gt.val.slp")
     assert len(val.labeled_frames) == 8 and len(
         load_labels(result.run_dir / "labels_gt.train.slp").labeled_frames) == 47
@@ -60,8 +59,8 @@ def test_training_from_a_dlc_project_beats_the_untrained_network(shared_data, tm
     baseline = evaluate_run(_untrained_copy(result.run_dir, tmp_path / "untrained"), val,
                             peak_threshold=0.0)
     trained = evaluate_run(result.run_dir, val, peak_threshold=0.0)
-    untrained_px = baseline["localization"]["mean_px"]
-    trained_px = trained["localization"]["mean_px"]
-    assert untrained_px > 100.0
-    assert trained_px < 0.25 * untrained_px, (trained_px, untrained_px)
-    assert metrics["localization"]["mean_px"] is not None
+    untrained_px = baseline.localization.mean_px
+    trained_px = trained.localization.mean_px
+    assert untrained_px is not None and untrained_px > 100.0
+    assert trained_px is not None and trained_px < 0.25 * untrained_px, (trained_px, untrained_px)
+    assert metrics.localization.mean_px is not None

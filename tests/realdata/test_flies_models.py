@@ -10,7 +10,6 @@ longer trainings per model type is measured by ``benchmarks/flies_model_types.py
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 
@@ -20,10 +19,11 @@ import sleap_io as sio
 
 from posekit.cli.main import main
 from posekit.demo import _untrained_copy
-from posekit.evaluation import evaluate
+from posekit.evaluation import evaluate, load_metrics
 from posekit.io.labels import load_labels
 from posekit.training.finish import evaluate_run
 from posekit.training.trainer import train
+from posekit.training.training_log import read_training_log
 
 pytestmark = pytest.mark.slow
 
@@ -103,19 +103,19 @@ def fly_models(flies, tmp_path_factory):
 @pytest.mark.parametrize("model_type", list(SETTINGS))
 def test_model_type_trains_on_the_flies(model_type, fly_models, tmp_path):
     run = fly_models(model_type)
-    metrics = json.loads((run / "metrics.val.json").read_text())
-    with open(run / "training_log.csv") as fh:
-        rows = list(csv.DictReader(fh))
-    first, last = float(rows[0]["train_loss"]), float(rows[-1]["train_loss"])
-    print(model_type, json.dumps({"mAP": metrics["oks"]["mAP"],
-                                  "mean_px": metrics["localization"]["mean_px"],
-                                  "recall": metrics["counts"]["instance_recall"],
-                                  "identity": metrics["identity"].get("identity_accuracy"),
-                                  "loss": [first, last], "train": metrics["training"]}))
+    metrics = load_metrics(run / "metrics.val.json")
+    losses = read_training_log(run / "training_log.csv").column("train_loss")
+    first, last = losses[0], losses[-1]
+    assert first is not None and last is not None
+    print(model_type, json.dumps({"mAP": metrics.oks.map,
+                                  "mean_px": metrics.localization.mean_px,
+                                  "recall": metrics.counts.instance_recall,
+                                  "identity": metrics.identity.identity_accuracy,
+                                  "loss": [first, last], "train": str(metrics.training)}))
     # Whole-frame maps start near zero everywhere and fall several-fold; crop models start
     # with the animal centred and wide Gaussians, so their loss starts lower.
     assert last < (0.8 if SETTINGS[model_type][0] is CROPS else 0.5) * first, (first, last)
-    assert metrics["counts"]["frames"] == 30
+    assert metrics.counts.frames == 30
     assert (run / "labels_pr.val.slp").is_file() or model_type == "centroid"
     assert (run / "model.onnx").is_file()
 
@@ -123,14 +123,15 @@ def test_model_type_trains_on_the_flies(model_type, fly_models, tmp_path):
 @pytest.mark.parametrize("model_type", ["centroid", "centered_instance"])
 def test_top_down_stages_find_the_flies(model_type, fly_models, tmp_path):
     run = fly_models(model_type)
-    metrics = json.loads((run / "metrics.val.json").read_text())
+    metrics = load_metrics(run / "metrics.val.json")
     val = load_labels(run / "labels_gt.val.slp")
     baseline = evaluate_run(_untrained_copy(run, tmp_path / "untrained"), val)
-    assert metrics["counts"]["instance_recall"] >= 0.9, metrics["counts"]
-    assert metrics["localization"]["mean_px"] < 15.0, metrics["localization"]
-    untrained_px = baseline["localization"]["mean_px"]
-    assert (baseline["counts"]["instance_recall"] or 0.0) <= 0.3 or (
-        untrained_px is not None and untrained_px > 3 * metrics["localization"]["mean_px"])
+    mean_px = metrics.localization.mean_px
+    assert (metrics.counts.instance_recall or 0.0) >= 0.9, metrics.counts
+    assert mean_px is not None and mean_px < 15.0, metrics.localization
+    untrained_px = baseline.localization.mean_px
+    assert (baseline.counts.instance_recall or 0.0) <= 0.3 or (
+        untrained_px is not None and untrained_px > 3 * mean_px)
 
 
 def test_top_down_pair_tracks_a_video_and_is_scored_from_the_cli(fly_models, shared_data,
@@ -146,10 +147,10 @@ def test_top_down_pair_tracks_a_video_and_is_scored_from_the_cli(fly_models, sha
     truth = sio.load_slp(str(shared_data / "clip.slp"))
     truth.labeled_frames = [lf for lf in truth.labeled_frames if lf.frame_idx < 100]
     metrics = evaluate(truth, predicted)
-    ident = metrics["identity"]
-    assert metrics["counts"]["instance_recall"] >= 0.7
-    assert ident["available"] and ident["id_switches"] <= 10, ident
+    ident = metrics.identity
+    assert (metrics.counts.instance_recall or 0.0) >= 0.7
+    assert ident.available and ident.id_switches is not None and ident.id_switches <= 10, ident
     assert code == main(["eval", str(shared_data / "clip.slp"), str(out), "-o",
                          str(tmp_path / "m.json")])
-    saved = json.loads((tmp_path / "m.json").read_text())
-    assert np.isfinite(saved["localization"]["mean_px"])
+    saved = load_metrics(tmp_path / "m.json")
+    assert saved.localization.mean_px is not None and np.isfinite(saved.localization.mean_px)

@@ -1,14 +1,23 @@
-"""Similarity measures and the assignment step, against hand-computed values."""
+"""Similarity measures and the assignment step, against hand-computed values, the
+evaluation's OKS and pycocotools."""
 
 from __future__ import annotations
 
+import contextlib
+import io
+import json
 import math
+import subprocess
+import sys
 
 import numpy as np
+from pycocotools.coco import COCO
+from pycocotools.cocoeval import COCOeval
 
+from posekit.evaluation.oks import instance_areas, oks_matrix
+from posekit.keypoints import box_areas
 from posekit.tracking import centroid_similarity, iou_similarity, oks_similarity
 from posekit.tracking.matching import greedy_match, hungarian_match
-from posekit.tracking.similarity import bounding_boxes, centroids
 
 NAN = np.nan
 
@@ -47,10 +56,95 @@ def test_centroid_similarity_uses_size_or_scale() -> None:
     assert np.isclose(centroid_similarity(inst, cand, anchor_node=1)[0, 0], math.exp(-1.0))
 
 
-def test_centroids_fall_back_to_the_mean_when_the_anchor_is_missing() -> None:
-    pts = np.array([[[NAN, NAN], [2.0, 4.0], [4.0, 8.0]], [[1.0, 1.0], [3.0, 3.0], [NAN, NAN]]])
-    np.testing.assert_allclose(centroids(pts, anchor_node=0), [[3.0, 6.0], [1.0, 1.0]])
-    np.testing.assert_allclose(bounding_boxes(pts), [[2, 4, 4, 8], [1, 1, 3, 3]])
+def test_centroid_similarity_uses_the_projects_anchor_rule() -> None:
+    # Candidate: anchor node 0 missing, so its anchor is the midpoint (3, 3) of the box
+    # (0, 0)-(6, 6) of its visible nodes (the mean of those nodes would be (2, 2)).
+    cand = np.array([[[NAN, NAN], [0.0, 0.0], [6.0, 0.0], [0.0, 6.0]]])
+    inst = np.array([[[3.0, 3.0], [NAN, NAN], [NAN, NAN], [NAN, NAN]]])  # anchor visible
+    assert centroid_similarity(inst, cand, anchor_node=0)[0, 0] == 1.0
+    # Without an anchor node both use box midpoints: (3, 3) vs (3, 3).
+    assert centroid_similarity(inst, cand)[0, 0] == 1.0
+    # The mean of the visible nodes, (2, 2), would have scored exp(-2 / 36).
+    moved = inst + [-1.0, -1.0]
+    assert np.isclose(centroid_similarity(moved, cand, anchor_node=0)[0, 0], math.exp(-2 / 36))
+
+
+def _random_poses(rng: np.random.Generator, n: int, n_nodes: int) -> np.ndarray:
+    centers = rng.uniform(50, 500, size=(n, 1, 2))
+    pts = centers + rng.uniform(-40, 40, size=(n, n_nodes, 2))
+    pts[rng.random((n, n_nodes)) < 0.2] = NAN
+    pts[:, 0] = centers[:, 0]  # at least one visible node each
+    return pts
+
+
+def test_tracking_oks_is_the_evaluation_oks() -> None:
+    rng = np.random.default_rng(5)
+    cand = _random_poses(rng, 4, 6)
+    inst = np.concatenate([cand + rng.normal(0, 4, cand.shape), _random_poses(rng, 2, 6)])
+    sigmas = np.array([0.025, 0.05, 0.079, 0.107, 0.035, 0.062])
+    for area in (None, instance_areas(cand) + 1.0, 900.0):
+        ref = box_areas(cand) if area is None else np.broadcast_to(area, (len(cand),))
+        expected = oks_matrix(cand, inst, ref, sigmas).T  # candidates are the reference
+        np.testing.assert_array_equal(oks_similarity(inst, cand, sigmas, area), expected)
+    assert 0.0 < oks_similarity(inst, cand, sigmas).max() <= 1.0
+
+
+def _pycocotools_oks(instances, candidates, areas, sigmas) -> np.ndarray:
+    """COCOeval.computeOks with the candidates as ground truth: ``(n, m)``."""
+    n_nodes = candidates.shape[1]
+    anns = []
+    for j, pose in enumerate(candidates):
+        vis = np.isfinite(pose).all(axis=1)
+        kps = np.zeros((n_nodes, 3))
+        kps[vis, :2], kps[vis, 2] = pose[vis], 2
+        lo, hi = pose[vis].min(axis=0), pose[vis].max(axis=0)
+        anns.append({"id": j + 1, "image_id": 1, "category_id": 1, "iscrowd": 0,
+                     "keypoints": kps.reshape(-1).tolist(), "num_keypoints": int(vis.sum()),
+                     "area": float(areas[j]), "bbox": [*lo.tolist(), *(hi - lo).tolist()]})
+    results = [
+        {"image_id": 1, "category_id": 1, "score": 1.0 - 0.01 * i,
+         "keypoints": np.concatenate([np.where(np.isfinite(p), p, -3000.0),
+                                      np.ones((n_nodes, 1))], axis=1).reshape(-1).tolist()}
+        for i, p in enumerate(instances)
+    ]
+    with contextlib.redirect_stdout(io.StringIO()):
+        coco_gt = COCO()
+        coco_gt.dataset = {"images": [{"id": 1}], "annotations": anns,
+                           "categories": [{"id": 1, "name": "animal"}]}
+        coco_gt.createIndex()
+        ev = COCOeval(coco_gt, coco_gt.loadRes(results), iouType="keypoints")
+        ev.params.kpt_oks_sigmas = np.asarray(sigmas, dtype=np.float64)
+        ev._prepare()
+        return np.asarray(ev.computeOks(1, 1))
+
+
+def test_tracking_oks_equals_pycocotools() -> None:
+    rng = np.random.default_rng(9)
+    cand = _random_poses(rng, 3, 5)
+    inst = np.concatenate([cand + rng.normal(0, 3, cand.shape), _random_poses(rng, 2, 5)])
+    inst[0, 2] = NAN  # a node the instance lacks scores 0 where the candidate has it
+    sigmas = np.array([0.025, 0.05, 0.079, 0.107, 0.035])
+    areas = box_areas(cand)
+    np.testing.assert_allclose(
+        oks_similarity(inst, cand, sigmas), _pycocotools_oks(inst, cand, areas, sigmas),
+        rtol=0, atol=1e-12,
+    )
+
+
+def _modules_after(statement: str, prefixes: tuple[str, ...]) -> list[str]:
+    """Modules starting with ``prefixes`` that a fresh interpreter has after ``statement``."""
+    code = (f"import json, sys; {statement}; "
+            f"print(json.dumps(sorted(m for m in sys.modules if m.startswith({prefixes!r}))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+def test_tracking_imports_no_io_and_evaluation_never_imports_tracking() -> None:
+    heavy = ("posekit.io", "posekit.data", "posekit.inference", "posekit.training", "torch",
+             "sleap_io", "scipy.optimize")
+    assert _modules_after("import posekit.tracking", heavy) == []
+    every_evaluation_module = "import posekit.evaluation.labels, posekit.evaluation.report"
+    assert _modules_after(every_evaluation_module, ("posekit.tracking",)) == []
 
 
 def test_iou_by_hand() -> None:

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import csv
-import json
-
 import numpy as np
 import pytest
 import torch
 
-from posekit.evaluation import evaluate
+from posekit.evaluation import evaluate, load_metrics
 from posekit.inference.pipeline import load_model, predict_source
 from posekit.io.labels import load_labels
+from posekit.training.training_log import read_training_log
 
 pytestmark = pytest.mark.slow
 
@@ -22,8 +20,9 @@ def _untrained_error(run_dir, labels_path, tmp_path) -> float:
     baseline = _untrained_copy(run_dir, tmp_path / "untrained")
     model = load_model(baseline, peak_threshold=0.0, backend="torch")
     report = predict_source(model, load_labels(run_dir / "labels_gt.val.slp"))
-    return evaluate(load_labels(run_dir / "labels_gt.val.slp"),
-                    report.labels)["localization"]["mean_px"]
+    error = evaluate(load_labels(run_dir / "labels_gt.val.slp"), report.labels).localization
+    assert error.mean_px is not None
+    return error.mean_px
 
 
 def test_run_folder_is_complete(trained_single):
@@ -32,10 +31,12 @@ def test_run_folder_is_complete(trained_single):
                  "labels_gt.train.slp", "labels_gt.val.slp", "labels_pr.val.slp",
                  "metrics.val.json", "model.onnx", "model.onnx.json"):
         assert (run / name).is_file(), name
-    with open(run / "training_log.csv") as fh:
-        rows = list(csv.DictReader(fh))
-    assert [int(r["epoch"]) for r in rows] == list(range(6))
-    assert set(rows[0]) >= {"epoch", "train_loss", "val_loss", "lr", "epoch_time_s"}
+    log = read_training_log(run / "training_log.csv")
+    assert [r.epoch for r in log.epochs] == list(range(6))
+    assert all(r.train_loss is not None and r.lr is not None for r in log.epochs)
+    metrics = load_metrics(run / "metrics.val.json")
+    assert metrics.training is not None and metrics.training.epochs == 6
+    assert metrics.inference is not None and metrics.inference.frames == 12
     checkpoint = torch.load(run / "best.ckpt", weights_only=True, map_location="cpu")
     assert checkpoint["posekit"]["head_type"] == "single_instance"
     assert len(load_labels(run / "labels_gt.val.slp").labeled_frames) == 12
@@ -43,17 +44,17 @@ def test_run_folder_is_complete(trained_single):
 
 
 def test_model_learns_far_beyond_untrained_baseline(trained_single, tmp_path):
-    metrics = json.loads((trained_single / "metrics.val.json").read_text())
-    rows = list(csv.DictReader(open(trained_single / "training_log.csv")))
-    assert float(rows[-1]["train_loss"]) < 0.5 * float(rows[0]["train_loss"])
+    metrics = load_metrics(trained_single / "metrics.val.json")
+    losses = read_training_log(trained_single / "training_log.csv").column("train_loss")
+    assert losses[-1] is not None and losses[0] is not None and losses[-1] < 0.5 * losses[0]
     trained = load_model(trained_single, peak_threshold=0.0, backend="torch")
     labels = load_labels(trained_single / "labels_gt.val.slp")
-    mean_trained = evaluate(labels, predict_source(trained, labels).labels)["localization"][
-        "mean_px"]
+    mean_trained = evaluate(labels, predict_source(trained, labels).labels).localization.mean_px
     mean_untrained = _untrained_error(trained_single, None, tmp_path)
     assert mean_untrained > 10.0
-    assert mean_trained < 0.35 * mean_untrained, (mean_trained, mean_untrained)
-    assert metrics["counts"]["frames"] == 12
+    assert mean_trained is not None and mean_trained < 0.35 * mean_untrained, (
+        mean_trained, mean_untrained)
+    assert metrics.counts.frames == 12
 
 
 def test_onnx_and_torch_backends_agree(trained_single, synth_single):

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from posekit.config.schema_model import HEAD_TYPES
 from posekit.errors import ConfigError
 
 config_app = typer.Typer(
@@ -17,15 +18,8 @@ config_app = typer.Typer(
 )
 
 
-class ModelType(str, Enum):
-    """Model types ``config init`` can write a starting config for."""
-
-    single_instance = "single_instance"
-    centroid = "centroid"
-    centered_instance = "centered_instance"
-    bottomup = "bottomup"
-    multi_class_bottomup = "multi_class_bottomup"
-    multi_class_topdown = "multi_class_topdown"
+#: Model types ``config init`` can write a starting config for (the schema's head types).
+ModelType = Enum("ModelType", {name: name for name in HEAD_TYPES}, type=str)
 
 
 def _warn_ignored(source: str, ignored: list[str], what: str) -> None:

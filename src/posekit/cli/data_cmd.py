@@ -12,7 +12,8 @@ data_app = typer.Typer(
 
 def register(root: typer.Typer) -> None:
     """Attach the ``data`` group (with its subcommands) to the root command."""
-    # Subcommand modules attach themselves to ``data_app`` when imported.
-    from posekit.cli import data_inspect_cmd, data_synth_cmd  # noqa: F401
+    from posekit.cli import data_inspect_cmd, data_synth_cmd
 
+    data_inspect_cmd.register(data_app)
+    data_synth_cmd.register(data_app)
     root.add_typer(data_app, name="data")

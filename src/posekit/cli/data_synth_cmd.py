@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-from posekit.cli.data_cmd import data_app
 from posekit.errors import ConfigError
 
 
@@ -28,7 +27,6 @@ def parse_size(text: str) -> tuple[int, int]:
     return values[0], values[1]
 
 
-@data_app.command("synth")
 def synth(
     output: Annotated[
         Path,
@@ -119,3 +117,8 @@ def synth(
         f"({height}x{width}, {'RGB' if rgb else 'gray'}) to {output}{also}; "
         f"rendered at {result.frames_per_second:.0f} frames/s"
     )
+
+
+def register(data_app: typer.Typer) -> None:
+    """Attach ``synth`` to the ``posekit data`` group."""
+    data_app.command("synth")(synth)

@@ -5,11 +5,17 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from posekit.errors import ConfigError, DataError
+
+if TYPE_CHECKING:
+    import sleap_io as sio
+    from rich.table import Table
+
+    from posekit.evaluation import EvaluationResult, EvaluationSettings
 
 
 def default_output_path(predictions: Path) -> Path:
@@ -37,7 +43,9 @@ def parse_number_list(text: str, option: str) -> tuple[float, ...]:
 
 
 def read_sigmas_file(path: Path) -> float | list[float] | dict[str, float]:
-    """Read per-node OKS sigmas from JSON: ``{"node": sigma, ...}``, a list, or a number."""
+    """Read per-node OKS sigmas from JSON: ``{"node": sigma, ...}``, a list, a number, or a
+    metrics file written by posekit eval (its ``oks.sigmas``; older files:
+    ``settings.oks_sigmas``)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
@@ -50,10 +58,13 @@ def read_sigmas_file(path: Path) -> float | list[float] | dict[str, float]:
             f"{path}: cannot read the sigma file ({exc}); expected JSON such as "
             '{"head": 0.025, "tail": 0.05} or a list with one number per node.'
         ) from exc
-    if isinstance(data, dict) and "oks_sigmas" in data:  # a metrics.json can be reused
-        data = data["oks_sigmas"]
-    elif isinstance(data, dict) and isinstance(data.get("settings"), dict):
-        data = data["settings"].get("oks_sigmas", data)
+    if isinstance(data, dict):
+        for section, key in (("oks", "sigmas"), ("settings", "oks_sigmas")):
+            if isinstance(data.get(section), dict) and key in data[section]:
+                data = data[section][key]  # a metrics.json can be reused
+                break
+        else:
+            data = data.get("oks_sigmas", data)
     valid = (
         isinstance(data, (int, float))
         or (isinstance(data, list) and all(isinstance(v, (int, float)) for v in data))
@@ -67,109 +78,136 @@ def read_sigmas_file(path: Path) -> float | list[float] | dict[str, float]:
     return data
 
 
-def load_labels_file(path: Path, role: str) -> Any:
-    """Load a labels file with sleap-io, turning failures into a DataError."""
-    import sleap_io as sio
+def load_labels_file(path: Path, role: str) -> sio.Labels:
+    """Load ground truth (.slp, .pkg.slp, DeepLabCut project) or predictions (.slp) with
+    posekit's loader, turning failures into a DataError naming the role."""
+    from posekit.io.labels import load_labels
 
     if not path.exists():
         raise DataError(
-            f"{path}: {role} file not found; expected a labels file (.slp, .pkg.slp...). "
-            "Check the path."
+            f"{path}: {role} file not found; expected a labels file (.slp, .pkg.slp"
+            f"{' or a DeepLabCut project' if role == 'ground-truth' else ''}). Check the path."
         )
     try:
-        labels = sio.load_file(str(path))
-    except Exception as exc:  # sleap-io raises many types for unreadable files
+        return load_labels(path)
+    except DataError as exc:
         raise DataError(
-            f"{path}: cannot read the {role} file ({type(exc).__name__}: {exc}); expected a "
-            "labels file sleap-io can open (.slp, .pkg.slp, analysis .h5, .nwb)."
+            f"{path}: cannot read the {role} file ({exc}); expected "
+            + ("a labels file (.slp, .pkg.slp) or a DeepLabCut project folder / config.yaml."
+               if role == "ground-truth"
+               else "predictions saved as .slp (posekit track -o predictions.slp).")
         ) from exc
-    if not isinstance(labels, sio.Labels):
-        raise DataError(
-            f"{path}: this is a {type(labels).__name__}, not a labels file; expected the "
-            f"{role} as .slp / .pkg.slp. Run posekit predict on the video first."
-        )
-    return labels
 
 
-def _num(value: Any, fmt: str = ".3f") -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "—"
-    return format(value, fmt)
+def _num(value: float | None, fmt: str = ".3f") -> str:
+    return "—" if value is None else format(value, fmt)
 
 
-def render_summary(metrics: dict[str, Any], output: Path | None) -> None:
-    """Print a compact summary: headline metrics, then one row per node."""
-    from rich.console import Console
+def _headline_table(result: EvaluationResult) -> Table:
+    """mAP / mAR, pixel errors, PCK, visibility, counts and identity in one table."""
     from rich.table import Table
 
-    console = Console()
-    loc = metrics["localization"]
-    counts = metrics["counts"]
-    oks = metrics["oks"]
-    pck_keys = list(metrics["pck_px"])
-    pick = "5" if "5" in pck_keys else pck_keys[len(pck_keys) // 2]
+    loc, counts, ident = result.localization, result.counts, result.identity
     head = Table(title="posekit eval", show_header=False, box=None)
-    head.add_row("mAP (OKS 0.50:0.95)", _num(oks["mAP"]))
-    head.add_row("mAR (OKS 0.50:0.95)", _num(oks["mAR"]))
-    head.add_row("mean error (px)", _num(loc["mean_px"], ".2f"))
-    head.add_row("RMSE (px)", _num(loc["rmse_px"], ".2f"))
-    head.add_row(
-        "median / p95 (px)", f"{_num(loc['median_px'], '.2f')} / {_num(loc['p95_px'], '.2f')}"
-    )
-    head.add_row("PCK (px)", "  ".join(f"@{k}: {_num(v)}" for k, v in metrics["pck_px"].items()))
-    vis = metrics["visibility"]
-    head.add_row("visibility P / R", f"{_num(vis['precision'])} / {_num(vis['recall'])}")
+    head.add_row("mAP (OKS 0.50:0.95)", _num(result.oks.map))
+    head.add_row("mAR (OKS 0.50:0.95)", _num(result.oks.mar))
+    head.add_row("mean pixel error", _num(loc.mean_px, ".2f"))
+    head.add_row("RMSE (px)", _num(loc.rmse_px, ".2f"))
+    head.add_row("median / p95 (px)", f"{_num(loc.median_px, '.2f')} / {_num(loc.p95_px, '.2f')}")
+    head.add_row("PCK (px)", "  ".join(f"@{t:g}: {_num(v)}" for t, v in result.pck.px.items()))
+    vis = result.visibility
+    head.add_row("visibility P / R", f"{_num(vis.precision)} / {_num(vis.recall)}")
     head.add_row(
         "instances",
-        f"{counts['matched']} matched of {counts['gt_instances']} GT, "
-        f"{counts['missed_gt']} missed, {counts['unmatched_predictions']} unmatched predictions "
-        f"in {counts['frames']} frames",
+        f"{counts.matched} matched of {counts.gt_instances} GT, {counts.missed_gt} missed, "
+        f"{counts.unmatched_predictions} unmatched predictions in {counts.frames} frames",
     )
-    ident = metrics.get("identity") or {}
-    if ident.get("available"):
+    if ident.available:
         head.add_row(
             "identity",
-            f"accuracy {_num(ident['identity_accuracy'])}, {ident['id_switches']} ID switches, "
-            f"{ident['fragmentations']} fragmentations, MOTA {_num(ident['mota'])} "
-            f"(mapping: {ident['mapping_rule']})",
+            f"accuracy {_num(ident.identity_accuracy)}, {ident.id_switches} ID switches, "
+            f"{ident.fragmentations} fragmentations, MOTA {_num(ident.mota)} "
+            f"(mapping: {ident.mapping_rule})",
         )
-    console.print(head)
+    return head
+
+
+def _node_table(result: EvaluationResult) -> Table:
+    """One row per node: error distribution, PCK at 5 px (or the middle threshold), visibility."""
+    from rich.table import Table
+
+    thresholds = list(result.pck.px)
+    pick = 5.0 if 5.0 in thresholds else thresholds[len(thresholds) // 2]
     nodes = Table(title="per node")
-    for col in (
-        "node",
-        "n",
-        "mean px",
-        "RMSE px",
-        "median px",
-        "p95 px",
-        f"PCK@{pick}px",
-        "vis P",
-        "vis R",
-    ):
+    columns = ("node", "n", "mean px", "RMSE px", "median px", "p95 px", f"PCK@{pick:g}px",
+               "vis P", "vis R")
+    for col in columns:
         nodes.add_column(col, justify="left" if col == "node" else "right")
-    for name, node in metrics["per_node"].items():
-        nl = node["localization"]
+    for name, node in result.per_node.items():
+        nl = node.localization
         nodes.add_row(
-            name,
-            str(nl["n"]),
-            _num(nl["mean_px"], ".2f"),
-            _num(nl["rmse_px"], ".2f"),
-            _num(nl["median_px"], ".2f"),
-            _num(nl["p95_px"], ".2f"),
-            _num(node["pck_px"][pick]),
-            _num(node["visibility"]["precision"]),
-            _num(node["visibility"]["recall"]),
+            name, str(nl.n), _num(nl.mean_px, ".2f"), _num(nl.rmse_px, ".2f"),
+            _num(nl.median_px, ".2f"), _num(nl.p95_px, ".2f"), _num(node.pck.px.get(pick)),
+            _num(node.visibility.precision), _num(node.visibility.recall),
         )
-    console.print(nodes)
-    for note in metrics.get("notes", []):
+    return nodes
+
+
+def render_summary(result: EvaluationResult, output: Path | None) -> None:
+    """Print a compact summary: headline metrics, then one row per node, then notes."""
+    from rich.console import Console
+
+    console = Console()
+    console.print(_headline_table(result))
+    console.print(_node_table(result))
+    for note in result.notes:
         console.print(f"[yellow]note:[/yellow] {note}")
     if output is not None:
         console.print(f"metrics written to [bold]{output}[/bold]")
 
 
+def evaluation_settings(
+    oks_sigma: float | None,
+    oks_sigmas_file: Path | None,
+    pck: tuple[float, ...],
+    pck_bbox: tuple[float, ...],
+    match_oks: float,
+    visibility_distance: float | None,
+    identity_mapping: str,
+    all_gt_instances: bool,
+) -> EvaluationSettings:
+    """The :class:`EvaluationSettings` of ``posekit eval``'s options (ConfigError naming the
+    option when they conflict or are invalid)."""
+    from posekit.evaluation import EvaluationSettings
+
+    if oks_sigma is not None and oks_sigmas_file is not None:
+        raise ConfigError(
+            "--oks-sigma and --oks-sigmas-file: both given; expected at most one. Use "
+            "--oks-sigma for one value for all nodes or the file for per-node values."
+        )
+    if identity_mapping not in ("auto", "name", "hungarian"):
+        raise ConfigError(
+            f"--identity-mapping {identity_mapping!r}: expected auto, name or hungarian."
+        )
+    return EvaluationSettings(
+        oks_sigmas=read_sigmas_file(oks_sigmas_file) if oks_sigmas_file is not None else oks_sigma,
+        pck_thresholds=pck,
+        pck_bbox_fractions=pck_bbox,
+        match_oks_threshold=match_oks,
+        visibility_max_distance=visibility_distance,
+        identity_mapping=identity_mapping,  # type: ignore[arg-type]
+        user_instances_only_gt=not all_gt_instances,
+    )
+
+
 def eval_command(
-    ground_truth: Annotated[Path, typer.Argument(help="Ground-truth labels (.slp / .pkg.slp).")],
-    predictions: Annotated[Path, typer.Argument(help="Predictions on the same videos / frames.")],
+    ground_truth: Annotated[
+        Path,
+        typer.Argument(help="Ground-truth labels (.slp / .pkg.slp / DeepLabCut project)."),
+    ],
+    predictions: Annotated[
+        Path, typer.Argument(help="Predictions (.slp) on the same videos / frames.")
+    ],
     output: Annotated[
         Path | None,
         typer.Option(
@@ -223,36 +261,17 @@ def eval_command(
     """
     from posekit.evaluation import evaluate, save_metrics
 
-    if oks_sigma is not None and oks_sigmas_file is not None:
-        raise ConfigError(
-            "--oks-sigma and --oks-sigmas-file: both given; expected at most one. Use "
-            "--oks-sigma for one value for all nodes or the file for per-node values."
-        )
-    if identity_mapping not in ("auto", "name", "hungarian"):
-        raise ConfigError(
-            f"--identity-mapping {identity_mapping!r}: expected auto, name or hungarian."
-        )
-    sigmas = read_sigmas_file(oks_sigmas_file) if oks_sigmas_file is not None else oks_sigma
+    settings = evaluation_settings(
+        oks_sigma, oks_sigmas_file, parse_number_list(pck, "--pck"),
+        parse_number_list(pck_bbox, "--pck-bbox"), match_oks, visibility_distance,
+        identity_mapping, all_gt_instances,
+    )
     gt = load_labels_file(ground_truth, "ground-truth")
     pr = load_labels_file(predictions, "predictions")
-    metrics = evaluate(
-        gt,
-        pr,
-        oks_sigmas=sigmas,
-        pck_thresholds=parse_number_list(pck, "--pck"),
-        pck_bbox_fractions=parse_number_list(pck_bbox, "--pck-bbox"),
-        match_oks_threshold=match_oks,
-        visibility_max_distance=visibility_distance,
-        identity_mapping=identity_mapping,  # type: ignore[arg-type]
-        user_instances_only_gt=not all_gt_instances,
-    )
-    metrics["provenance"]["inputs"] = {
-        "ground_truth": str(ground_truth.resolve()),
-        "predictions": str(predictions.resolve()),
-    }
+    result = evaluate(gt, pr, settings)  # provenance: the absolute paths load_labels read
     target = output if output is not None else default_output_path(predictions)
-    save_metrics(metrics, target)
-    render_summary(metrics, target)
+    save_metrics(result, target)
+    render_summary(result, target)
 
 
 def register(root: typer.Typer) -> None:

@@ -28,10 +28,10 @@ def export_cmd(
     path = export_onnx(run, None if refinement == "none" else refinement)
     typer.echo(f"wrote {path}")
     if int8:
-        from posekit.inference.quantize import int8_quality, quantize_int8
+        from posekit.inference.quantize import quantize_int8
 
         q8 = quantize_int8(open_run_folder(run_dir))
-        quality = int8_quality(open_run_folder(run_dir)) or {}
+        quality = open_run_folder(run_dir).int8_quality or {}
         typer.echo(f"wrote {q8}: points move {quality.get('mean_shift_px', float('nan')):.3f} px on "
                    f"average (95th percentile {quality.get('p95_shift_px', float('nan')):.3f} px) "
                    f"on {quality.get('compared_points', 0)} validation points")

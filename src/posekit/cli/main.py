@@ -27,7 +27,8 @@ COMMAND_MODULES = (
 
 app = typer.Typer(
     name="posekit",
-    help="Markerless animal pose estimation: train, predict, track, evaluate, refine.",
+    help="Markerless animal pose estimation: inspect labels, configure, train, track, "
+    "evaluate.",
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode="rich",

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from posekit.evaluation.results import EvaluationResult
 
 
 def _fmt(value: object, digits: int = 3) -> str:
@@ -14,14 +17,12 @@ def _fmt(value: object, digits: int = 3) -> str:
     return "n/a"
 
 
-def summarize_metrics(metrics: dict) -> str:
+def summarize_metrics(metrics: EvaluationResult) -> str:
     """One line with the headline validation metrics."""
-    oks = metrics.get("oks", {})
-    loc = metrics.get("localization", {})
-    pck = metrics.get("pck_px", {})
-    return (f"mAP {_fmt(oks.get('mAP'))}, mAR {_fmt(oks.get('mAR'))}, mean error "
-            f"{_fmt(loc.get('mean_px'), 2)} px, RMSE {_fmt(loc.get('rmse_px'), 2)} px, "
-            f"PCK@5px {_fmt(pck.get('5'))}")
+    loc = metrics.localization
+    return (f"mAP {_fmt(metrics.oks.map)}, mAR {_fmt(metrics.oks.mar)}, mean pixel error "
+            f"{_fmt(loc.mean_px, 2)} px, RMSE {_fmt(loc.rmse_px, 2)} px, "
+            f"PCK@5px {_fmt(metrics.pck.px.get(5.0))}")
 
 
 def train_cmd(

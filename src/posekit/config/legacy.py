@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import fields
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_type_hints
 
 from posekit.config.loader import load_config
 from posekit.config.problems import InvalidConfigError
-from posekit.config.schema import TrainingJobConfig
+from posekit.config.schema import HEAD_TYPES, TrainingJobConfig
+from posekit.config.schema_model import HeadConfigs
 from posekit.config.spellings import is_loopback, parse_address
 from posekit.errors import ConfigError
 
@@ -208,18 +210,24 @@ def _backbone(legacy: _Legacy, ensure_rgb: bool) -> dict[str, Any]:
     return {"unet": unet, "convnext": None, "swint": None}
 
 
-_CONFMAP_KEYS = {
-    k: k for k in ("part_names", "anchor_part", "sigma", "output_stride", "loss_weight")
-}
-
-
-def _confmaps(legacy: _Legacy, path: str, allowed: tuple[str, ...]) -> dict[str, Any]:
-    src = legacy.get(path, {})
-    legacy.drop_if(src.get("offset_refinement"), f"{path}.offset_refinement")
-    return _copy_keys(src, {k: v for k, v in _CONFMAP_KEYS.items() if k in allowed})
+def _head_classes() -> dict[str, tuple[str, type]]:
+    """``{legacy head name: (head name, head config class)}`` from the schema."""
+    hints = get_type_hints(HeadConfigs)
+    out = {}
+    for name in HEAD_TYPES:
+        cls = next(a for a in get_args(hints[name]) if a is not type(None))
+        out[getattr(cls, "legacy_name", name)] = (name, cls)
+    return out
 
 
 def _heads(legacy: _Legacy) -> dict[str, Any]:
+    """The one legacy head, converted by the schema of its posekit head.
+
+    Legacy heads with one block (``confmaps``) store its settings directly under the head;
+    the others nest one mapping per block. Every setting whose name is a field of the posekit
+    block is copied; a missing ``anchor_part`` falls back to the legacy
+    ``data.instance_cropping.center_on_part``; ``offset_refinement`` has no counterpart.
+    """
     heads = legacy.get("model.heads", {})
     set_heads = [name for name, value in heads.items() if value is not None]
     if len(set_heads) != 1:
@@ -227,77 +235,27 @@ def _heads(legacy: _Legacy) -> dict[str, Any]:
             f"{legacy.source}: model.heads: found {len(set_heads)} heads set "
             f"({', '.join(set_heads) or 'none'}); expected exactly one. The file may be damaged."
         )
-    name = set_heads[0]
-    p = f"model.heads.{name}"
-    center = legacy.get("data.instance_cropping.center_on_part")
-    if name == "single_instance":
-        out = {
-            "single_instance": {
-                "confmaps": _confmaps(legacy, p, ("part_names", "sigma", "output_stride"))
-            }
-        }
-    elif name in ("centroid", "centered_instance"):
-        allowed = ("anchor_part", "sigma", "output_stride")
-        if name == "centered_instance":
-            allowed += ("part_names", "loss_weight")
-        confmaps = _confmaps(legacy, p, allowed)
-        if confmaps.get("anchor_part") is None and center is not None:
-            confmaps["anchor_part"] = center
-        out = {name: {"confmaps": confmaps}}
-    elif name == "multi_instance":
-        out = {
-            "bottomup": {
-                "confmaps": _confmaps(
-                    legacy, f"{p}.confmaps", ("part_names", "sigma", "output_stride", "loss_weight")
-                ),
-                "pafs": _copy_keys(
-                    legacy.get(f"{p}.pafs", {}),
-                    {k: k for k in ("edges", "sigma", "output_stride", "loss_weight")},
-                ),
-            }
-        }
-    elif name == "multi_class_bottomup":
-        out = {
-            name: {
-                "confmaps": _confmaps(
-                    legacy, f"{p}.confmaps", ("part_names", "sigma", "output_stride", "loss_weight")
-                ),
-                "class_maps": _copy_keys(
-                    legacy.get(f"{p}.class_maps", {}),
-                    {k: k for k in ("classes", "sigma", "output_stride", "loss_weight")},
-                ),
-            }
-        }
-    elif name == "multi_class_topdown":
-        confmaps = _confmaps(legacy, f"{p}.confmaps", tuple(_CONFMAP_KEYS))
-        if confmaps.get("anchor_part") is None and center is not None:
-            confmaps["anchor_part"] = center
-        out = {
-            name: {
-                "confmaps": confmaps,
-                "class_vectors": _copy_keys(
-                    legacy.get(f"{p}.class_vectors", {}),
-                    {
-                        k: k
-                        for k in (
-                            "classes",
-                            "num_fc_layers",
-                            "num_fc_units",
-                            "global_pool",
-                            "output_stride",
-                            "loss_weight",
-                        )
-                    },
-                ),
-            }
-        }
-    else:
+    legacy_name = set_heads[0]
+    known = _head_classes()
+    if legacy_name not in known:
         raise ConfigError(
-            f"{legacy.source}: model.heads.{name}: unknown legacy head; expected one of "
-            "single_instance, centroid, centered_instance, multi_instance, "
-            "multi_class_bottomup, multi_class_topdown."
+            f"{legacy.source}: model.heads.{legacy_name}: unknown legacy head; expected one of "
+            f"{', '.join(known)}."
         )
-    return out
+    name, head_cls = known[legacy_name]
+    defaults = head_cls()
+    blocks = [f.name for f in fields(head_cls)]
+    center = legacy.get("data.instance_cropping.center_on_part")
+    out: dict[str, Any] = {}
+    for block in blocks:
+        path = f"model.heads.{legacy_name}" + ("" if len(blocks) == 1 else f".{block}")
+        src = legacy.get(path, {})
+        legacy.drop_if(src.get("offset_refinement"), f"{path}.offset_refinement")
+        keys = [f.name for f in fields(getattr(defaults, block))]
+        out[block] = _copy_keys(src, {k: k for k in keys})
+        if "anchor_part" in keys and out[block].get("anchor_part") is None and center:
+            out[block]["anchor_part"] = center
+    return {name: out}
 
 
 def _zmq(legacy: _Legacy) -> dict[str, Any]:

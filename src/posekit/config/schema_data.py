@@ -1,4 +1,9 @@
-"""Schema of ``data_config``: labels, preprocessing and augmentation sections."""
+"""Schema of ``data_config``: labels, preprocessing and augmentation sections.
+
+These classes are the only declaration of the augmentation options: the augmentation code
+(:mod:`posekit.data.augmentation`) takes them as they are. The limits of every value are
+rules in :data:`posekit.config.validation.RULES`.
+"""
 
 from __future__ import annotations
 
@@ -53,11 +58,13 @@ class GeometricConfig:
     Rotation (degrees, uniform in ``[rotation_min, rotation_max]``), isotropic scale and
     translation (a fraction of the image width/height) form a random affine transform.
 
-    * When ``rotation_p``, ``scale_p`` and ``translate_p`` are all ``None`` (the default,
-      the guide's behaviour) the three are applied together, with probability ``affine_p``.
-    * When any of them is set (sleap-nn 0.3 semantics) each transform is drawn on its own
-      with its own probability, a ``None`` one is never applied, and ``affine_p`` is unused.
-      sleap-nn 0.3.5 writes ``rotation_p: 1.0, scale_p: 1.0, translate_p: null`` by default.
+    * A transform whose own ``rotation_p`` / ``scale_p`` / ``translate_p`` is set is drawn
+      on its own with that probability (added in sleap-nn 0.3).
+    * The transforms whose ``*_p`` is ``None`` are applied together, with one draw of
+      probability ``affine_p``; with all three ``None`` (the default, the guide's
+      behaviour) that is rotation, scale and translation together. sleap-nn 0.3.5 writes
+      ``rotation_p: 1.0, scale_p: 1.0, translate_p: null, affine_p: 0.0`` by default:
+      always rotate and scale, never translate.
 
     ``flip_p`` is the probability of a left/right mirror (``x -> W - 1 - x``) with the
     skeleton's symmetric node pairs swapped. Erasing removes one rectangle covering a

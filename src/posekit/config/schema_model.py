@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar
 
 from posekit.errors import ConfigError
 
@@ -198,7 +198,12 @@ class CenteredInstanceConfig:
 
 @dataclass
 class BottomUpConfig:
-    """``head_configs.bottomup``: all parts of all animals plus PAFs to group them."""
+    """``head_configs.bottomup``: all parts of all animals plus PAFs to group them.
+
+    Legacy SLEAP (<= 1.4) called this head ``multi_instance``.
+    """
+
+    legacy_name: ClassVar[str] = "multi_instance"
 
     confmaps: BottomUpConfMapsConfig = field(default_factory=BottomUpConfMapsConfig)
     pafs: PAFConfig = field(default_factory=PAFConfig)
@@ -220,19 +225,13 @@ class MultiClassTopDownConfig:
     class_vectors: ClassVectorsConfig = field(default_factory=ClassVectorsConfig)
 
 
-HEAD_TYPES: tuple[str, ...] = (
-    "single_instance",
-    "centroid",
-    "centered_instance",
-    "bottomup",
-    "multi_class_bottomup",
-    "multi_class_topdown",
-)
-
-
 @dataclass
 class HeadConfigs:
-    """``model_config.head_configs``: exactly one model type is set."""
+    """``model_config.head_configs``: exactly one model type is set.
+
+    The fields are sleap-nn's model types; :data:`HEAD_TYPES` is read from them, and each
+    has its description in :mod:`posekit.model_types` (a test checks both agree).
+    """
 
     single_instance: SingleInstanceConfig | None = None
     centroid: CentroidConfig | None = None
@@ -240,6 +239,10 @@ class HeadConfigs:
     bottomup: BottomUpConfig | None = None
     multi_class_bottomup: MultiClassBottomUpConfig | None = None
     multi_class_topdown: MultiClassTopDownConfig | None = None
+
+
+#: The model types (head names) of ``model_config.head_configs``, in schema order.
+HEAD_TYPES: tuple[str, ...] = tuple(f.name for f in fields(HeadConfigs))
 
 
 def _only_one_set(obj: Any, names: tuple[str, ...], what: str, path: str) -> str:

@@ -1,23 +1,42 @@
-"""Checks on a built config that go beyond per-field types.
+"""Every value rule of a training configuration, in one table: :data:`RULES`.
 
-:func:`validate` returns every problem found (as ``"dotted.path: message"`` strings) rather
-than stopping at the first, so a user sees all of them at once. Checks: allowed values,
-probabilities in [0, 1], ``min <= max`` ranges, positive sizes, exactly one backbone and
-head, at most one learning-rate scheduler, and stride compatibility between the backbone
-and the heads.
+The table maps the YAML path of each section (``*`` matching any one name) to its
+:class:`~posekit.config.rules.Rule` objects: allowed values, probabilities in [0, 1],
+number bounds, ``min <= max`` pairs, exactly one backbone and head, at most one
+learning-rate scheduler, and the stride compatibility of the backbone and the heads.
+There is one rule per setting; the augmentation code checks its sections with these same
+rules (:func:`check_section`).
+
+:func:`validate` returns every problem found (as ``"dotted.path: message"`` strings, each
+naming what is wrong, what was expected and a suggestion) rather than stopping at the
+first, so a user sees all of them at once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import fields, is_dataclass
-from typing import Any
+from dataclasses import asdict, fields
+from typing import Any, TypeVar
 
-from posekit.config.problems import raise_if_problems
+from posekit.config.parse import ParseReport, build, yaml_fields
+from posekit.config.problems import Problem, raise_if_problems
+from posekit.config.rules import (
+    Rule,
+    choice,
+    distinct,
+    field_rule,
+    is_real,
+    join,
+    number,
+    one_of,
+    ordered,
+    probability,
+    rule,
+    run_rules,
+)
 from posekit.config.schema import (
     BACKBONE_TYPES,
     HEAD_TYPES,
-    INTERNAL,
     LR_SCHEDULER_TYPES,
     ClassVectorsConfig,
     ConvNextConfig,
@@ -27,132 +46,10 @@ from posekit.config.schema import (
 )
 from posekit.config.spellings import parse_address
 
-CHOICES: dict[str, tuple[Any, ...]] = {
-    "data_config.provider": ("LabelsReader",),
-    "data_config.data_pipeline_fw": (
-        "torch_dataset",
-        "torch_dataset_cache_img_memory",
-        "torch_dataset_cache_img_disk",
-    ),
-    "model_config.init_weights": ("default", "xavier"),
-    "model_config.backbone_config.convnext.model_type": ("tiny", "small", "base", "large"),
-    "model_config.backbone_config.convnext.pre_trained_weights": (
-        None,
-        "ConvNeXt_Tiny_Weights",
-        "ConvNeXt_Small_Weights",
-        "ConvNeXt_Base_Weights",
-        "ConvNeXt_Large_Weights",
-    ),
-    "model_config.backbone_config.swint.model_type": ("tiny", "small", "base"),
-    "model_config.backbone_config.swint.pre_trained_weights": (
-        None,
-        "Swin_T_Weights",
-        "Swin_S_Weights",
-        "Swin_B_Weights",
-    ),
-    "trainer_config.trainer_accelerator": ("auto", "cpu", "gpu", "cuda", "mps"),
-    "trainer_config.profiler": (None, "simple", "advanced", "pytorch", "passthrough"),
-    "trainer_config.optimizer_name": ("Adam", "AdamW"),
-    "trainer_config.lr_scheduler.reduce_lr_on_plateau.threshold_mode": ("rel", "abs"),
-    "trainer_config.wandb.wandb_mode": (None, "online", "offline", "disabled"),
-}
+AUGMENTATION = "data_config.augmentation_config"
+"""YAML path of the augmentation settings."""
 
-# (section path, low field, high field) pairs that must satisfy low <= high.
-_AUG = "data_config.augmentation_config"
-RANGES: tuple[tuple[str, str, str], ...] = (
-    (f"{_AUG}.intensity", "uniform_noise_min", "uniform_noise_max"),
-    (f"{_AUG}.intensity", "contrast_min", "contrast_max"),
-    (f"{_AUG}.intensity", "brightness_min", "brightness_max"),
-    (f"{_AUG}.geometric", "rotation_min", "rotation_max"),
-    (f"{_AUG}.geometric", "scale_min", "scale_max"),
-    (f"{_AUG}.geometric", "erase_scale_min", "erase_scale_max"),
-    (f"{_AUG}.geometric", "erase_ratio_min", "erase_ratio_max"),
-    (f"{_AUG}.geometric", "mixup_lambda_min", "mixup_lambda_max"),
-    ("trainer_config.online_hard_keypoint_mining", "min_hard_keypoints", "max_hard_keypoints"),
-)
-
-# Field name -> (lowest allowed, lowest is allowed itself, highest allowed or None).
-# Applied wherever a field of that name appears with a numeric value.
-BOUNDS: dict[str, tuple[float, bool, float | None]] = {
-    "sigma": (0, False, None),
-    "batch_size": (1, True, None),
-    "num_workers": (0, True, None),
-    "max_epochs": (1, True, None),
-    "min_train_steps_per_epoch": (1, True, None),
-    "train_steps_per_epoch": (1, True, None),
-    "lr": (0, False, None),
-    "scale": (0, False, None),
-    "crop_size": (1, True, None),
-    "min_crop_size": (0, True, None),
-    "max_height": (1, True, None),
-    "max_width": (1, True, None),
-    "in_channels": (1, True, None),
-    "kernel_size": (1, True, None),
-    "filters": (1, True, None),
-    "filters_rate": (0, False, None),
-    "stacks": (1, True, None),
-    "convs_per_block": (1, True, None),
-    "patch_size": (1, True, None),
-    "window_size": (1, True, None),
-    "stem_patch_kernel": (1, True, None),
-    "num_fc_layers": (0, True, None),
-    "num_fc_units": (1, True, None),
-    "loss_weight": (0, True, None),
-    "step_size": (1, True, None),
-    "gamma": (0, False, None),
-    "factor": (0, False, None),
-    "cooldown": (0, True, None),
-    "patience": (0, True, None),
-    "threshold": (0, True, None),
-    "min_lr": (0, True, None),
-    "min_delta": (0, True, None),
-    "save_top_k": (-1, True, None),
-    "seed": (0, True, None),
-    "hard_to_easy_ratio": (0, False, None),
-    "min_hard_keypoints": (1, True, None),
-    "max_hard_keypoints": (1, True, None),
-    "loss_scale": (0, False, None),
-    "controller_polling_timeout": (0, True, None),
-    "publish_port": (1, True, 65535),
-    "controller_port": (1, True, 65535),
-    "total_params": (0, True, None),
-    "uniform_noise_min": (0, True, 1),
-    "uniform_noise_max": (0, True, 1),
-    "gaussian_noise_std": (0, True, None),
-    "contrast_min": (0, True, None),
-    "brightness_min": (0, True, None),
-    "rotation_min": (-180, True, 180),
-    "rotation_max": (-180, True, 180),
-    "scale_min": (0, False, None),
-    "translate_width": (0, True, 1),
-    "translate_height": (0, True, 1),
-    "erase_scale_min": (0, False, 1),
-    "erase_scale_max": (0, False, 1),
-    "erase_ratio_min": (0, False, None),
-    "mixup_lambda_min": (0, True, 1),
-    "mixup_lambda_max": (0, True, 1),
-}
-
-
-def walk(obj: Any, path: str = "") -> Iterator[tuple[str, str, Any, Any]]:
-    """Yield ``(path, field name, value, owner)`` for every YAML field, depth first."""
-    for f in fields(obj):
-        if f.metadata.get(INTERNAL):
-            continue
-        value = getattr(obj, f.name)
-        sub = f"{path}.{f.name}" if path else f.name
-        yield sub, f.name, value, obj
-        if is_dataclass(value):
-            yield from walk(value, sub)
-
-
-def _lookup(cfg: Any, dotted: str) -> Any:
-    obj = cfg
-    for part in dotted.split("."):
-        obj = getattr(obj, part, None)
-        if obj is None:
-            return None
-    return obj
+_T = TypeVar("_T")
 
 
 def is_power_of_two(value: Any) -> bool:
@@ -172,247 +69,404 @@ def effective_max_stride(backbone: UNetConfig | ConvNextConfig | SwinTConfig) ->
     return backbone.stem_patch_stride * 16
 
 
-def _bound_problem(name: str, value: Any) -> str | None:
-    low, inclusive, high = BOUNDS[name]
-    values = value if isinstance(value, list) else [value]
-    for v in values:
-        if not isinstance(v, (int, float)) or isinstance(v, bool):
-            continue
-        too_low = v < low or (v == low and not inclusive)
-        too_high = high is not None and v > high
-        if too_low or too_high:
-            lower = f">= {low}" if inclusive else f"> {low}"
-            upper = f" and <= {high}" if high is not None else ""
-            return f"value {v!r} is out of range; expected a number {lower}{upper}."
-    return None
+# ------------------------------------------------------------- rules relating fields
 
 
-def _field_checks(cfg: TrainingJobConfig, problems: list[str]) -> None:
-    for path, name, value, _owner in walk(cfg):
-        if value is None:
-            continue
-        if name.endswith("_p") or name == "validation_fraction":
-            if not (0.0 <= value <= 1.0):
-                problems.append(
-                    f"{path}: probability {value!r} is outside [0, 1]; expected a number "
-                    "between 0 and 1."
-                )
-        elif name in BOUNDS:
-            problem = _bound_problem(name, value)
-            if problem:
-                problems.append(f"{path}: {problem}")
-        if path in CHOICES and value not in CHOICES[path]:
-            allowed = ", ".join("null" if c is None else str(c) for c in CHOICES[path])
-            hint = ""
-            lowered = {str(c).lower(): c for c in CHOICES[path] if c is not None}
-            if isinstance(value, str) and value.lower() in lowered:
-                hint = f" Did you mean '{lowered[value.lower()]}'? (names are case-sensitive)"
-            problems.append(f"{path}: unknown value {value!r}; expected one of {allowed}.{hint}")
-
-
-def _range_checks(cfg: TrainingJobConfig, problems: list[str]) -> None:
-    for section_path, low_name, high_name in RANGES:
-        section = _lookup(cfg, section_path)
-        if section is None:
-            continue
-        low, high = getattr(section, low_name), getattr(section, high_name)
-        if low is not None and high is not None and low > high:
-            problems.append(
-                f"{section_path}.{low_name}: {low_name} ({low!r}) is greater than {high_name} "
-                f"({high!r}); expected {low_name} <= {high_name}. Swap them or fix one."
-            )
-
-
-def _one_of(section: Any, names: tuple[str, ...], path: str, what: str, exactly: bool) -> list[str]:
-    chosen = [n for n in names if getattr(section, n) is not None]
-    if (exactly and len(chosen) == 1) or (not exactly and len(chosen) <= 1):
-        return []
-    found = ", ".join(chosen) if chosen else "none"
-    rule = "exactly one" if exactly else "at most one"
-    message = (
-        f"{path}: {rule} {what} must be set, found {found}; expected one of "
-        f"{', '.join(names)}. Keep the one you want and set the others to null."
-    )
-    return [message]
-
-
-def _misc_checks(cfg: TrainingJobConfig, problems: list[str]) -> None:
-    pre = cfg.data_config.preprocessing
+@rule("ensure_rgb", "ensure_grayscale")
+def _one_channel_layout(pre: Any, path: str) -> Iterator[Problem]:
     if pre.ensure_rgb and pre.ensure_grayscale:
-        problems.append(
-            "data_config.preprocessing: ensure_rgb and ensure_grayscale are both true; "
-            "expected at most one. Keep the channel layout your backbone's in_channels expects."
+        yield Problem(
+            path,
+            "ensure_rgb and ensure_grayscale are both true",
+            "at most one",
+            "Keep the channel layout your backbone's in_channels expects.",
         )
-    plateau = cfg.trainer_config.lr_scheduler.reduce_lr_on_plateau
-    if plateau is not None and plateau.factor >= 1:
-        problems.append(
-            f"trainer_config.lr_scheduler.reduce_lr_on_plateau.factor: {plateau.factor!r} would "
-            "not lower the learning rate; expected a number between 0 and 1 (e.g. 0.5)."
-        )
-    devices = cfg.trainer_config.trainer_devices
+
+
+@rule("trainer_devices")
+def _devices(trainer: Any, path: str) -> Iterator[Problem]:
+    devices, where = trainer.trainer_devices, join(path, "trainer_devices")
     if isinstance(devices, str) and devices != "auto":
-        problems.append(
-            f"trainer_config.trainer_devices: unknown value {devices!r}; expected a number of "
-            "devices (>= 1), 'auto' or null."
+        yield Problem(
+            where,
+            f"unknown value {devices!r}",
+            "a number of devices (>= 1), 'auto' or null",
+            "Use 'auto' to take every available device.",
         )
-    elif isinstance(devices, int) and devices < 1:
-        problems.append(
-            f"trainer_config.trainer_devices: {devices} devices requested; expected >= 1, "
-            "'auto' or null."
+    elif is_real(devices) and devices < 1:
+        yield Problem(
+            where,
+            f"{devices} devices requested",
+            ">= 1, 'auto' or null",
+            "Use 1 for a single device.",
         )
-    indices = cfg.trainer_config.trainer_device_indices
+
+
+@rule("trainer_device_indices")
+def _device_indices(trainer: Any, path: str) -> Iterator[Problem]:
+    indices = trainer.trainer_device_indices
     if indices is not None and (any(i < 0 for i in indices) or len(set(indices)) != len(indices)):
-        problems.append(
-            f"trainer_config.trainer_device_indices: {indices!r} has negative or repeated "
-            "indices; expected distinct device numbers such as [0, 1]."
+        yield Problem(
+            join(path, "trainer_device_indices"),
+            f"{indices!r} has negative or repeated indices",
+            "distinct device numbers such as [0, 1]",
+            "List each device once, counting from 0.",
         )
-    zmq = cfg.trainer_config.zmq
+
+
+@rule("publish_port", "controller_port")
+def _distinct_ports(zmq: Any, path: str) -> Iterator[Problem]:
     if zmq.publish_port is not None and zmq.publish_port == zmq.controller_port:
-        problems.append(
-            f"trainer_config.zmq: publish_port and controller_port are both {zmq.publish_port}; "
-            "expected two different ports (e.g. 9001 and 9000)."
+        yield Problem(
+            path,
+            f"publish_port and controller_port are both {zmq.publish_port}",
+            "two different ports",
+            "Use e.g. 9001 and 9000.",
         )
-    for kind in ("publish", "controller"):
-        address = getattr(zmq, f"{kind}_address")
+
+
+def _address_and_port(kind: str) -> Rule:
+    """Rule: ``{kind}_address``, when given, is readable and uses ``{kind}_port``."""
+
+    @rule(f"{kind}_address", f"{kind}_port")
+    def check(zmq: Any, path: str) -> Iterator[Problem]:
+        address, port = getattr(zmq, f"{kind}_address"), getattr(zmq, f"{kind}_port")
         if address is None:
-            continue
+            return
+        where = join(path, f"{kind}_address")
         try:
-            _host, port = parse_address(address)
+            _host, address_port = parse_address(address)
         except ValueError:
-            problems.append(
-                f"trainer_config.zmq.{kind}_address: cannot read {address!r}; expected "
-                "'tcp://HOST:PORT'."
+            yield Problem(
+                where,
+                f"cannot read {address!r}",
+                "'tcp://HOST:PORT'",
+                f"Or give only {kind}_port (bound on 127.0.0.1).",
             )
-            continue
-        if port != getattr(zmq, f"{kind}_port"):
-            problems.append(
-                f"trainer_config.zmq.{kind}_address: port {port} differs from {kind}_port "
-                f"{getattr(zmq, f'{kind}_port')!r}; expected the same port. Fix one of them."
+            return
+        if address_port != port:
+            yield Problem(
+                where,
+                f"port {address_port} differs from {kind}_port {port!r}",
+                "the same port",
+                "Fix one of them.",
             )
-    _arch_checks(cfg, problems)
-    _name_list_checks(cfg, problems)
+
+    return check
 
 
-def _arch_checks(cfg: TrainingJobConfig, problems: list[str]) -> None:
-    backbones = cfg.model_config.backbone_config
-    for name in ("convnext", "swint"):
-        backbone = getattr(backbones, name)
-        if backbone is None or backbone.arch is None:
-            continue
-        arch = backbone.arch
-        path = f"model_config.backbone_config.{name}.arch"
-        for key in ("depths", "channels"):
-            values = getattr(arch, key)
-            if len(values) != 4 or any(v < 1 for v in values):
-                problems.append(
-                    f"{path}.{key}: {values!r}; expected 4 positive integers (one per stage)."
-                )
-        if name == "swint" and arch.embed < 1:
-            problems.append(f"{path}.embed: {arch.embed!r}; expected a positive integer.")
+def _stage_sizes(name: str) -> Rule:
+    """Rule: the ``arch`` list ``name`` holds 4 positive integers."""
+    return field_rule(
+        name,
+        lambda v: len(v) != 4 or any(n < 1 for n in v),
+        repr,
+        "4 positive integers (one per stage)",
+        "Or remove arch to use the sizes of model_type.",
+    )
 
 
-def _name_list_checks(cfg: TrainingJobConfig, problems: list[str]) -> None:
-    for path, name, value, _owner in walk(
-        cfg.model_config.head_configs, "model_config.head_configs"
-    ):
-        if value is None:
-            continue
-        if name in ("part_names", "classes") and len(set(value)) != len(value):
-            problems.append(f"{path}: names are repeated in {value!r}; expected distinct names.")
-        if name == "edges":
-            for i, edge in enumerate(value):
-                if len(edge) != 2:
-                    problems.append(
-                        f"{path}[{i}]: {edge!r}; expected a [source, destination] pair."
-                    )
+@rule("edges")
+def _edge_pairs(head: Any, path: str) -> Iterator[Problem]:
+    for i, edge in enumerate(head.edges or []):
+        if len(edge) != 2:
+            yield Problem(
+                f"{join(path, 'edges')}[{i}]",
+                repr(edge),
+                "a [source, destination] pair",
+                "Write each edge as two node names.",
+            )
 
 
-def _stride_checks(cfg: TrainingJobConfig, problems: list[str]) -> None:
-    model = cfg.model_config
-    chosen = [n for n in BACKBONE_TYPES if getattr(model.backbone_config, n) is not None]
-    if len(chosen) != 1:
-        return
-    name = chosen[0]
-    backbone = getattr(model.backbone_config, name)
-    path = f"model_config.backbone_config.{name}"
+def _backbone_strides(backbone: Any, path: str) -> list[Problem]:
+    """Problems of the backbone's own strides (none: the heads can be checked)."""
     max_stride = effective_max_stride(backbone)
     if isinstance(backbone, UNetConfig):
         if not is_power_of_two(backbone.max_stride):
-            problems.append(
-                f"{path}.max_stride: {backbone.max_stride!r}; expected a power of two "
-                "(4, 8, 16, 32, ...)."
-            )
-            return
+            lower = 1 << (max(backbone.max_stride, 1).bit_length() - 1)
+            return [
+                Problem(
+                    join(path, "max_stride"),
+                    repr(backbone.max_stride),
+                    "a power of two (4, 8, 16, 32, ...)",
+                    f"Try {lower}.",
+                )
+            ]
         stem = backbone.stem_stride
         if stem is not None and (not is_power_of_two(stem) or max_stride % stem):
-            problems.append(
-                f"{path}.stem_stride: {stem!r} does not divide max_stride {max_stride}; "
-                "expected a power of two <= max_stride, or null."
-            )
+            return [
+                Problem(
+                    join(path, "stem_stride"),
+                    f"{stem!r} does not divide max_stride {max_stride}",
+                    "a power of two <= max_stride, or null",
+                    "Or set it to null (the default).",
+                )
+            ]
     elif not is_power_of_two(backbone.stem_patch_stride):
-        problems.append(
-            f"{path}.stem_patch_stride: {backbone.stem_patch_stride!r}; expected a power of two."
-        )
-        return
+        return [
+            Problem(
+                join(path, "stem_patch_stride"),
+                repr(backbone.stem_patch_stride),
+                "a power of two",
+                "The default is 2.",
+            )
+        ]
     out = backbone.output_stride
     if not is_power_of_two(out) or out > max_stride:
-        problems.append(
-            f"{path}.output_stride: {out!r}; expected a power of two <= max_stride ({max_stride})."
-        )
-        return
-    heads = [n for n in HEAD_TYPES if getattr(model.head_configs, n) is not None]
-    if len(heads) != 1:
-        return
-    head = getattr(model.head_configs, heads[0])
+        return [
+            Problem(
+                join(path, "output_stride"),
+                repr(out),
+                f"a power of two <= max_stride ({max_stride})",
+                "Smaller strides give finer maps; 1, 2 or 4 are usual.",
+            )
+        ]
+    return []
+
+
+def _head_strides(head: Any, path: str, out: int, max_stride: int) -> Iterator[Problem]:
     for f in fields(head):
         block = getattr(head, f.name)
-        stride = block.output_stride
-        block_path = f"model_config.head_configs.{heads[0]}.{f.name}.output_stride"
+        stride, where = block.output_stride, f"{path}.{f.name}.output_stride"
         if isinstance(block, ClassVectorsConfig):
             if stride != max_stride:
-                problems.append(
-                    f"{block_path}: {stride!r}; the identity classifier reads the deepest "
-                    f"features, so expected the backbone's max stride ({max_stride})."
+                yield Problem(
+                    where,
+                    repr(stride),
+                    f"the backbone's max stride ({max_stride}), as the identity "
+                    "classifier reads the deepest features",
+                    f"Set it to {max_stride}.",
                 )
         elif not is_power_of_two(stride) or not out <= stride <= max_stride:
-            problems.append(
-                f"{block_path}: {stride!r} is incompatible with the backbone; expected a power "
-                f"of two between the backbone output_stride ({out}) and its max stride "
-                f"({max_stride})."
+            yield Problem(
+                where,
+                f"{stride!r} is incompatible with the backbone",
+                f"a power of two between the backbone output_stride ({out}) and "
+                f"its max stride ({max_stride})",
+                f"Usually the backbone's output_stride ({out}).",
             )
+
+
+@rule("backbone_config", "head_configs")
+def _strides(model: Any, path: str) -> Iterator[Problem]:
+    backbones = [n for n in BACKBONE_TYPES if getattr(model.backbone_config, n) is not None]
+    heads = [n for n in HEAD_TYPES if getattr(model.head_configs, n) is not None]
+    if len(backbones) != 1:
+        return
+    backbone = getattr(model.backbone_config, backbones[0])
+    problems = _backbone_strides(backbone, join(path, f"backbone_config.{backbones[0]}"))
+    yield from problems
+    if problems or len(heads) != 1:
+        return
+    head_path = join(path, f"head_configs.{heads[0]}")
+    yield from _head_strides(
+        getattr(model.head_configs, heads[0]),
+        head_path,
+        backbone.output_stride,
+        effective_max_stride(backbone),
+    )
+
+
+# ------------------------------------------------------------------------- the table
+
+_BUNDLED = "Use 0 to never apply it and 1 to always, or null to draw it with affine_p."
+
+
+def _probabilities(*names: str, hint: str = "") -> tuple[Rule, ...]:
+    return tuple(probability(n, hint) for n in names)
+
+
+def _numbers(*names: str, low: float, low_open: bool = False) -> tuple[Rule, ...]:
+    return tuple(number(n, low, low_open=low_open) for n in names)
+
+
+def _min_max(
+    stem: str, low: float | None = None, high: float | None = None, low_open: bool = False
+) -> tuple[Rule, ...]:
+    """Bounds on ``{stem}_min`` and ``{stem}_max`` and ``{stem}_min <= {stem}_max``."""
+    low_name, high_name = f"{stem}_min", f"{stem}_max"
+    return (
+        number(low_name, low, high, low_open=low_open),
+        number(high_name, low, high, low_open=low_open),
+        ordered(low_name, high_name),
+    )
+
+
+RULES: dict[str, tuple[Rule, ...]] = {
+    "data_config": (
+        probability("validation_fraction", "Use a share of the training frames, e.g. 0.1."),
+        choice("provider", ("LabelsReader",)),
+        choice(
+            "data_pipeline_fw",
+            (
+                "torch_dataset",
+                "torch_dataset_cache_img_memory",
+                "torch_dataset_cache_img_disk",
+            ),
+        ),
+    ),
+    "data_config.preprocessing": (
+        *_numbers("max_height", "max_width", "crop_size", low=1),
+        number("min_crop_size", 0),
+        number("scale", 0, low_open=True),
+        _one_channel_layout,
+    ),
+    f"{AUGMENTATION}.intensity": (
+        *_probabilities("uniform_noise_p", "gaussian_noise_p", "contrast_p", "brightness_p"),
+        *_min_max("uniform_noise", 0, 1),
+        number("gaussian_noise_mean"),
+        number("gaussian_noise_std", 0),
+        *_min_max("contrast", 0),
+        *_min_max("brightness", 0),
+    ),
+    f"{AUGMENTATION}.geometric": (
+        *_probabilities("rotation_p", "scale_p", "translate_p", hint=_BUNDLED),
+        *_probabilities("affine_p", "erase_p", "mixup_p", "flip_p"),
+        *_min_max("rotation", -180, 180),
+        *_min_max("scale", 0, low_open=True),
+        number("translate_width", 0, 1),
+        number("translate_height", 0, 1),
+        *_min_max("erase_scale", 0, 1, low_open=True),
+        *_min_max("erase_ratio", 0, low_open=True),
+        *_min_max("mixup_lambda", 0, 1),
+    ),
+    "model_config": (
+        choice("init_weights", ("default", "xavier")),
+        number("total_params", 0),
+        _strides,
+    ),
+    "model_config.backbone_config": (one_of(BACKBONE_TYPES, "backbone", exactly=True),),
+    "model_config.backbone_config.*": (
+        *_numbers(
+            "in_channels",
+            "kernel_size",
+            "filters",
+            "stacks",
+            "convs_per_block",
+            "patch_size",
+            "window_size",
+            "stem_patch_kernel",
+            low=1,
+        ),
+        number("filters_rate", 0, low_open=True),
+    ),
+    "model_config.backbone_config.convnext": (
+        choice("model_type", ("tiny", "small", "base", "large")),
+        choice(
+            "pre_trained_weights",
+            (
+                None,
+                "ConvNeXt_Tiny_Weights",
+                "ConvNeXt_Small_Weights",
+                "ConvNeXt_Base_Weights",
+                "ConvNeXt_Large_Weights",
+            ),
+        ),
+    ),
+    "model_config.backbone_config.swint": (
+        choice("model_type", ("tiny", "small", "base")),
+        choice("pre_trained_weights", (None, "Swin_T_Weights", "Swin_S_Weights", "Swin_B_Weights")),
+    ),
+    "model_config.backbone_config.*.arch": (
+        _stage_sizes("depths"),
+        _stage_sizes("channels"),
+        number("embed", 1),
+    ),
+    "model_config.head_configs": (one_of(HEAD_TYPES, "head", exactly=True),),
+    "model_config.head_configs.*.*": (
+        number("sigma", 0, low_open=True),
+        *_numbers("loss_weight", "num_fc_layers", low=0),
+        number("num_fc_units", 1),
+        distinct("part_names"),
+        distinct("classes"),
+        _edge_pairs,
+    ),
+    "trainer_config": (
+        *_numbers("min_train_steps_per_epoch", "train_steps_per_epoch", "max_epochs", low=1),
+        number("seed", 0),
+        choice("trainer_accelerator", ("auto", "cpu", "gpu", "cuda", "mps")),
+        choice("profiler", (None, "simple", "advanced", "pytorch", "passthrough")),
+        choice("optimizer_name", ("Adam", "AdamW")),
+        _devices,
+        _device_indices,
+    ),
+    "trainer_config.*_data_loader": (number("batch_size", 1), number("num_workers", 0)),
+    "trainer_config.model_ckpt": (number("save_top_k", -1),),
+    "trainer_config.optimizer": (number("lr", 0, low_open=True),),
+    "trainer_config.lr_scheduler": (
+        one_of(LR_SCHEDULER_TYPES, "learning-rate scheduler", exactly=False),
+    ),
+    "trainer_config.lr_scheduler.step_lr": (
+        number("step_size", 1),
+        number("gamma", 0, low_open=True),
+    ),
+    "trainer_config.lr_scheduler.reduce_lr_on_plateau": (
+        *_numbers("threshold", "cooldown", "patience", "min_lr", low=0),
+        choice("threshold_mode", ("rel", "abs")),
+        number(
+            "factor",
+            0,
+            1,
+            low_open=True,
+            high_open=True,
+            hint="A factor of 0.5 halves the learning rate at each plateau.",
+        ),
+    ),
+    "trainer_config.early_stopping": _numbers("min_delta", "patience", low=0),
+    "trainer_config.online_hard_keypoint_mining": (
+        *_numbers("hard_to_easy_ratio", "loss_scale", low=0, low_open=True),
+        *_numbers("min_hard_keypoints", "max_hard_keypoints", low=1),
+        ordered("min_hard_keypoints", "max_hard_keypoints"),
+    ),
+    "trainer_config.wandb": (choice("wandb_mode", (None, "online", "offline", "disabled")),),
+    "trainer_config.zmq": (
+        number("publish_port", 1, 65535),
+        number("controller_port", 1, 65535),
+        number("controller_polling_timeout", 0),
+        _distinct_ports,
+        _address_and_port("publish"),
+        _address_and_port("controller"),
+    ),
+}
+
+
+# --------------------------------------------------------------------------- entry points
 
 
 def validate(cfg: TrainingJobConfig) -> list[str]:
-    """Return every cross-field problem of ``cfg`` (empty when it is valid)."""
-    problems: list[str] = []
-    _field_checks(cfg, problems)
-    _range_checks(cfg, problems)
-    problems += _one_of(
-        cfg.model_config.backbone_config,
-        BACKBONE_TYPES,
-        "model_config.backbone_config",
-        "backbone",
-        exactly=True,
-    )
-    problems += _one_of(
-        cfg.model_config.head_configs,
-        HEAD_TYPES,
-        "model_config.head_configs",
-        "head",
-        exactly=True,
-    )
-    problems += _one_of(
-        cfg.trainer_config.lr_scheduler,
-        LR_SCHEDULER_TYPES,
-        "trainer_config.lr_scheduler",
-        "learning-rate scheduler",
-        exactly=False,
-    )
-    _misc_checks(cfg, problems)
-    _stride_checks(cfg, problems)
-    return problems
+    """Return every problem of ``cfg`` under :data:`RULES` (empty when it is valid)."""
+    return [str(p) for p in run_rules(RULES, cfg)]
 
 
 def check_config(cfg: TrainingJobConfig, source: str = "config") -> None:
     """Raise :class:`~posekit.config.problems.InvalidConfigError` listing every problem."""
-    raise_if_problems(source, validate(cfg))
+    raise_if_problems(source, run_rules(RULES, cfg))
+
+
+def checked_section(section: _T, path: str) -> tuple[_T, list[str | Problem]]:
+    """Check one config section built in code, as if it had been read from a file.
+
+    Args:
+        section: A schema section object (e.g. an ``IntensityConfig``).
+        path: Its dotted YAML path (e.g. ``"data_config.augmentation_config.intensity"``),
+            which selects its rules and prefixes every problem.
+
+    Returns:
+        ``(copy, problems)``: a copy with values converted to their annotated types (an
+        ``int`` given for a ``float`` field becomes a ``float``; a value of the wrong type
+        is replaced by the default), independent of ``section``, and every wrong type
+        and broken rule found.
+    """
+    report = ParseReport()
+    known = yaml_fields(type(section))
+    data = {k: v for k, v in asdict(section).items() if k in known}  # type: ignore[call-overload]
+    checked = build(type(section), data, path, report)
+    return checked, [*report.errors, *run_rules(RULES, checked, path)]
+
+
+def check_section(section: _T, path: str, source: str = "config") -> _T:
+    """:func:`checked_section`, raising :class:`~posekit.config.problems.InvalidConfigError`
+    (naming ``source``) when there is any problem; returns the checked copy."""
+    checked, problems = checked_section(section, path)
+    raise_if_problems(source, problems)
+    return checked

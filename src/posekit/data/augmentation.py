@@ -14,21 +14,25 @@ a seeded generator reproduces a batch exactly. Operations run in this order:
 3. random erase (one solid rectangle; keypoints unchanged);
 4. mixup (blend with another image of the batch; keypoints stay the primary's).
 
-The option names and meanings are those of ``data_config.augmentation_config`` (see
-``docs/augmentation.md`` for the exact rules). Disabled operations draw no random numbers
-and cost nothing.
+The options are the config's own ``data_config.augmentation_config`` sections
+(:class:`~posekit.config.IntensityConfig`, :class:`~posekit.config.GeometricConfig`),
+checked by the config's validation rules: this module declares no option and no limit of
+its own (see ``docs/augmentation.md`` for the exact rules). Disabled operations draw no
+random numbers and cost nothing.
 """
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
 import torch
 
+from posekit.config.problems import Problem, raise_if_problems
+from posekit.config.schema import GeometricConfig, IntensityConfig
+from posekit.config.validation import AUGMENTATION, checked_section
 from posekit.data.augmentation_geometric import (
     affine_matrices,
     erase_rectangles,
@@ -42,177 +46,28 @@ from posekit.data.augmentation_geometric import (
 from posekit.data.augmentation_intensity import add_noise, adjust_brightness, adjust_contrast
 from posekit.errors import ConfigError, DataError
 
-if TYPE_CHECKING:
-    from posekit.config.schema import GeometricConfig, IntensityConfig
 
-_SECTION = "data_config.augmentation_config"
-
-
-def _fail(field: str, value: Any, expected: str) -> ConfigError:
-    return ConfigError(
-        f"{_SECTION}.{field}: got {value!r}; expected {expected}. "
-        "Fix the value in the config file (see docs/augmentation.md for each option)."
-    )
-
-
-def _check_prob(section: str, name: str, value: float | None, optional: bool = False) -> None:
-    if value is None and optional:
-        return
-    if not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
-        raise _fail(
-            f"{section}.{name}",
-            value,
-            "a probability between 0 and 1" + (" or null" if optional else ""),
+def _checked(section: Any, cls: type, name: str) -> tuple[Any, list[str | Problem]]:
+    """A checked copy of an augmentation section and its problems (``None`` stays ``None``)."""
+    if section is None:
+        return None, []
+    path = f"{AUGMENTATION}.{name}"
+    if not isinstance(section, cls):
+        raise ConfigError(
+            f"{path}: got a {type(section).__name__}; expected a {cls.__name__} (or None). "
+            f"Build it with posekit.config.{cls.__name__}(...)."
         )
-
-
-def _check_range(
-    section: str,
-    obj: Any,
-    stem: str,
-    low: float | None = None,
-    high: float | None = None,
-    low_open: bool = False,
-) -> None:
-    lo, hi = getattr(obj, f"{stem}_min"), getattr(obj, f"{stem}_max")
-    for name, v in ((f"{stem}_min", lo), (f"{stem}_max", hi)):
-        bad = not isinstance(v, (int, float)) or not math.isfinite(v)
-        bad = bad or (low is not None and (v <= low if low_open else v < low))
-        bad = bad or (high is not None and v > high)
-        if bad:
-            bounds = f"{'>' if low_open else '>='} {low}" if low is not None else "finite"
-            bounds += f" and <= {high}" if high is not None else ""
-            raise _fail(f"{section}.{name}", v, f"a number {bounds}")
-    if lo > hi:
-        raise _fail(f"{section}.{stem}_min", lo, f"a value <= {stem}_max ({hi})")
-
-
-@dataclass(frozen=True)
-class IntensityParams:
-    """``augmentation_config.intensity`` options (defaults as in the configuration guide)."""
-
-    uniform_noise_min: float = 0.0
-    uniform_noise_max: float = 1.0
-    uniform_noise_p: float = 0.0
-    gaussian_noise_mean: float = 0.0
-    gaussian_noise_std: float = 1.0
-    gaussian_noise_p: float = 0.0
-    contrast_min: float = 0.9
-    contrast_max: float = 1.1
-    contrast_p: float = 0.0
-    brightness_min: float = 1.0
-    brightness_max: float = 1.0
-    brightness_p: float = 0.0
-
-    def __post_init__(self) -> None:
-        sec = "intensity"
-        for name in ("uniform_noise_p", "gaussian_noise_p", "contrast_p", "brightness_p"):
-            _check_prob(sec, name, getattr(self, name))
-        _check_range(sec, self, "uniform_noise", -1.0, 1.0)
-        _check_range(sec, self, "contrast", 0.0)
-        _check_range(sec, self, "brightness", 0.0)
-        if not (isinstance(self.gaussian_noise_std, (int, float)) and self.gaussian_noise_std >= 0):
-            raise _fail(f"{sec}.gaussian_noise_std", self.gaussian_noise_std, "a number >= 0")
-        if not (
-            isinstance(self.gaussian_noise_mean, (int, float))
-            and math.isfinite(self.gaussian_noise_mean)
-        ):
-            raise _fail(f"{sec}.gaussian_noise_mean", self.gaussian_noise_mean, "a finite number")
-
-    @property
-    def uniform_noise_on(self) -> bool:
-        """Whether uniform noise can change an image."""
-        return self.uniform_noise_p > 0 and (self.uniform_noise_min, self.uniform_noise_max) != (
-            0,
-            0,
-        )
-
-    @property
-    def gaussian_noise_on(self) -> bool:
-        """Whether Gaussian noise can change an image."""
-        return self.gaussian_noise_p > 0 and (
-            self.gaussian_noise_mean,
-            self.gaussian_noise_std,
-        ) != (0, 0)
-
-    @property
-    def contrast_on(self) -> bool:
-        """Whether the contrast change can change an image."""
-        return self.contrast_p > 0 and (self.contrast_min, self.contrast_max) != (1, 1)
-
-    @property
-    def brightness_on(self) -> bool:
-        """Whether the brightness change can change an image."""
-        return self.brightness_p > 0 and (self.brightness_min, self.brightness_max) != (1, 1)
-
-
-@dataclass(frozen=True)
-class GeometricParams:
-    """``augmentation_config.geometric`` options (defaults as in the configuration guide).
-
-    Probabilities of rotation, scale and translation: a part whose own ``*_p`` is set
-    is drawn independently with that probability; the parts whose ``*_p`` is ``None``
-    are applied together with probability ``affine_p`` (one draw per sample).
-    """
-
-    rotation_min: float = -15.0
-    rotation_max: float = 15.0
-    rotation_p: float | None = None
-    scale_min: float = 0.9
-    scale_max: float = 1.1
-    scale_p: float | None = None
-    translate_width: float = 0.0
-    translate_height: float = 0.0
-    translate_p: float | None = None
-    affine_p: float = 0.0
-    erase_scale_min: float = 0.0001
-    erase_scale_max: float = 0.01
-    erase_ratio_min: float = 1.0
-    erase_ratio_max: float = 1.0
-    erase_p: float = 0.0
-    mixup_lambda_min: float = 0.01
-    mixup_lambda_max: float = 0.05
-    mixup_p: float = 0.0
-    flip_p: float = 0.0
-
-    def __post_init__(self) -> None:
-        sec = "geometric"
-        for name in ("rotation_p", "scale_p", "translate_p"):
-            _check_prob(sec, name, getattr(self, name), optional=True)
-        for name in ("affine_p", "erase_p", "mixup_p", "flip_p"):
-            _check_prob(sec, name, getattr(self, name))
-        _check_range(sec, self, "rotation")
-        _check_range(sec, self, "scale", 0.0, low_open=True)
-        _check_range(sec, self, "erase_scale", 0.0, 1.0, low_open=True)
-        _check_range(sec, self, "erase_ratio", 0.0, low_open=True)
-        _check_range(sec, self, "mixup_lambda", 0.0, 1.0)
-        for name in ("translate_width", "translate_height"):
-            v = getattr(self, name)
-            if not (isinstance(v, (int, float)) and 0.0 <= v <= 1.0):
-                raise _fail(f"{sec}.{name}", v, "a fraction of the image size between 0 and 1")
-
-    def part_probabilities(self) -> dict[str, float | None]:
-        """Effective probability of each affine part: its own ``*_p``, or ``None`` when it
-        joins the bundle drawn with ``affine_p``. Parts that cannot change anything
-        (zero rotation range, scale range ``[1, 1]``, zero translation) get ``0``."""
-        active = {
-            "rotation": (self.rotation_min, self.rotation_max) != (0, 0),
-            "scale": (self.scale_min, self.scale_max) != (1, 1),
-            "translate": self.translate_width > 0 or self.translate_height > 0,
-        }
-        own = {"rotation": self.rotation_p, "scale": self.scale_p, "translate": self.translate_p}
-        return {k: (own[k] if active[k] else 0.0) for k in active}
-
-
-def _params_from(cls: type, cfg: Any) -> Any:
-    if cfg is None:
-        return None
-    return cls(**{f.name: getattr(cfg, f.name) for f in fields(cls) if hasattr(cfg, f.name)})
+    return checked_section(section, path)
 
 
 @dataclass(frozen=True)
 class AugmentationParams:
     """Everything :func:`augment_batch` needs.
+
+    The option sections are the config's own (``data_config.augmentation_config``); they
+    are checked with the config's rules when the parameters are built (an invalid value
+    raises :class:`~posekit.config.InvalidConfigError` naming its YAML path) and kept as
+    independent copies, so later changes to the objects passed in have no effect.
 
     Attributes:
         intensity: Intensity options, or ``None`` for no intensity augmentation.
@@ -220,11 +75,17 @@ class AugmentationParams:
         symmetry_pairs: Left/right node index pairs of the skeleton, swapped on flips.
     """
 
-    intensity: IntensityParams | None = None
-    geometric: GeometricParams | None = None
+    intensity: IntensityConfig | None = None
+    geometric: GeometricConfig | None = None
     symmetry_pairs: tuple[tuple[int, int], ...] = ()
 
     def __post_init__(self) -> None:
+        problems: list[str | Problem] = []
+        for name, cls in (("intensity", IntensityConfig), ("geometric", GeometricConfig)):
+            checked, found = _checked(getattr(self, name), cls, name)
+            object.__setattr__(self, name, checked)
+            problems += found
+        raise_if_problems("augmentation settings", problems)
         pairs = tuple((int(a), int(b)) for a, b in self.symmetry_pairs)
         object.__setattr__(self, "symmetry_pairs", pairs)
         if pairs:
@@ -248,11 +109,25 @@ class AugmentationParams:
     ) -> AugmentationParams:
         """Build from ``augmentation_config.intensity`` / ``.geometric`` (either may be
         ``None``) and the skeleton's symmetry pairs (node indices)."""
-        return cls(
-            _params_from(IntensityParams, intensity_cfg),
-            _params_from(GeometricParams, geometric_cfg),
-            tuple(symmetry_pairs),
-        )
+        return cls(intensity_cfg, geometric_cfg, tuple(symmetry_pairs))
+
+
+def _changes(p: float | None, values: tuple[float, float], neutral: tuple[float, float]) -> bool:
+    """Whether an option applied with probability ``p`` and ``values`` can change an image."""
+    return p is not None and p > 0 and values != neutral
+
+
+def _part_probabilities(g: GeometricConfig) -> dict[str, float | None]:
+    """Effective probability of each affine part: its own ``*_p``, or ``None`` when it
+    joins the bundle drawn with ``affine_p``. Parts that cannot change anything (zero
+    rotation range, scale range ``[1, 1]``, zero translation) get ``0``."""
+    active = {
+        "rotation": (g.rotation_min, g.rotation_max) != (0, 0),
+        "scale": (g.scale_min, g.scale_max) != (1, 1),
+        "translate": g.translate_width > 0 or g.translate_height > 0,
+    }
+    own = {"rotation": g.rotation_p, "scale": g.scale_p, "translate": g.translate_p}
+    return {k: (own[k] if active[k] else 0.0) for k in active}
 
 
 class _Sampler:
@@ -291,22 +166,22 @@ def _noise_targets(n: int, p: float, rng: _Sampler) -> tuple[int, torch.Tensor |
     return idx.numel(), idx
 
 
-def _apply_intensity(images: torch.Tensor, p: IntensityParams, rng: _Sampler) -> torch.Tensor:
+def _apply_intensity(images: torch.Tensor, p: IntensityConfig, rng: _Sampler) -> torch.Tensor:
     b, c, h, w = images.shape
-    if p.uniform_noise_on:
+    if _changes(p.uniform_noise_p, (p.uniform_noise_min, p.uniform_noise_max), (0, 0)):
         n, idx = _noise_targets(b, p.uniform_noise_p, rng)
         if n:
             lo, hi = p.uniform_noise_min, p.uniform_noise_max
             images = add_noise(images, rng.rand(n, c, h, w).mul_(hi - lo).add_(lo), idx)
-    if p.gaussian_noise_on:
+    if _changes(p.gaussian_noise_p, (p.gaussian_noise_mean, p.gaussian_noise_std), (0, 0)):
         n, idx = _noise_targets(b, p.gaussian_noise_p, rng)
         if n:
             noise = rng.randn(n, c, h, w).mul_(p.gaussian_noise_std).add_(p.gaussian_noise_mean)
             images = add_noise(images, noise, idx)
-    if p.contrast_on:
+    if _changes(p.contrast_p, (p.contrast_min, p.contrast_max), (1, 1)):
         apply = rng.bernoulli(b, p.contrast_p)
         images = adjust_contrast(images, rng.uniform(b, p.contrast_min, p.contrast_max), apply)
-    if p.brightness_on:
+    if _changes(p.brightness_p, (p.brightness_min, p.brightness_max), (1, 1)):
         apply = rng.bernoulli(b, p.brightness_p)
         images = adjust_brightness(
             images, rng.uniform(b, p.brightness_min, p.brightness_max), apply
@@ -317,12 +192,12 @@ def _apply_intensity(images: torch.Tensor, p: IntensityParams, rng: _Sampler) ->
 def _apply_geometry(
     images: torch.Tensor,
     points: torch.Tensor,
-    p: GeometricParams,
+    p: GeometricConfig,
     pairs: tuple[tuple[int, int], ...],
     rng: _Sampler,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     b, _, h, w = images.shape
-    probs = p.part_probabilities()
+    probs = _part_probabilities(p)
     bundle = None
     if p.affine_p > 0 and any(v is None for v in probs.values()):
         bundle = rng.bernoulli(b, p.affine_p)
@@ -374,7 +249,7 @@ def _apply_geometry(
     return images, points
 
 
-def _apply_erase_and_mixup(images: torch.Tensor, p: GeometricParams, rng: _Sampler) -> torch.Tensor:
+def _apply_erase_and_mixup(images: torch.Tensor, p: GeometricConfig, rng: _Sampler) -> torch.Tensor:
     b, c, h, w = images.shape
     if p.erase_p > 0:
         apply = rng.bernoulli(b, p.erase_p)

@@ -1,20 +1,15 @@
 """Torch datasets: one sample per labelled frame, or one per instance (top-down models).
 
 Samples carry ``uint8`` images and keypoint arrays only; augmentation and target maps are
-computed per batch on the training device (see ``docs/design.md``). Every sample is a dict:
-
-* ``image``: ``uint8 (C, H, W)`` at the model input size (for instance samples, a square
-  crop centred on the instance's anchor, wider than the final crop by an augmentation margin);
-* ``points``: ``float32 (N, K, 2)`` keypoints in the image's pixels, ``NaN`` where missing
-  (frames pad to the dataset's largest instance count with all-``NaN`` rows; instance
-  samples have ``N == 1``);
-* ``classes``: ``int64 (N,)`` identity class per instance, ``-1`` when unknown / padding;
-* ``index``: the sample's index.
+computed per batch on the training device (see ``docs/design.md``). Every sample is a
+:class:`PoseSample`; the data loader's default collation stacks samples into a
+:class:`PoseSample` of batched tensors, which is what the training module receives.
 """
 
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -23,6 +18,30 @@ from torch.utils.data import Dataset
 from posekit.data.cropping import crop_offsets, cut_crops
 from posekit.data.image_store import ImageStore
 from posekit.keypoints import anchor_points
+
+
+class PoseSample(NamedTuple):
+    """One training sample (or, collated, a batch with a leading batch axis).
+
+    Attributes:
+        image: ``uint8 (C, H, W)`` at the model input size (for instance samples, a square
+            crop centred on the instance's anchor, wider than the final crop by an
+            augmentation margin).
+        points: ``float32 (N, K, 2)`` keypoints in the image's pixels, ``NaN`` where missing
+            (frames pad to the dataset's largest instance count with all-``NaN`` rows;
+            instance samples have ``N == 1``).
+        classes: ``int64 (N,)`` identity class per instance, ``-1`` when unknown / padding.
+        index: the sample's index in its dataset.
+    """
+
+    image: torch.Tensor
+    points: torch.Tensor
+    classes: torch.Tensor
+    index: torch.Tensor
+
+    def to(self, device: torch.device | str) -> PoseSample:
+        """The same sample with every tensor on ``device``."""
+        return PoseSample(*(t.to(device) for t in self))
 
 
 def class_lookup(track_names: tuple[str, ...], class_names: tuple[str, ...]) -> np.ndarray:
@@ -44,7 +63,7 @@ class FrameDataset(Dataset):
     def __len__(self) -> int:
         return len(self.table)
 
-    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+    def __getitem__(self, i: int) -> PoseSample:
         record = self.table[i]
         transform = self.store.transform(i)
         image = self.store.image(i)
@@ -53,12 +72,8 @@ class FrameDataset(Dataset):
         points[:n] = transform.to_model(record.points[:n])
         classes = np.full(self.max_instances, -1, np.int64)
         classes[:n] = self._track_to_class[record.track_idx[:n]]
-        return {
-            "image": torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1))),
-            "points": torch.from_numpy(points),
-            "classes": torch.from_numpy(classes),
-            "index": torch.tensor(i),
-        }
+        return PoseSample(torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1))),
+                          torch.from_numpy(points), torch.from_numpy(classes), torch.tensor(i))
 
 
 def augmentation_margin(crop_size: int, rotation: bool, scale_min: float) -> int:
@@ -114,7 +129,7 @@ class InstanceDataset(Dataset):
     def __len__(self) -> int:
         return len(self.rows)
 
-    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+    def __getitem__(self, i: int) -> PoseSample:
         frame = int(self.frames[i])
         row = int(self.rows[i])
         transform = self.store.transform(frame)
@@ -123,12 +138,10 @@ class InstanceDataset(Dataset):
         offset = crop_offsets(anchor[None], self.window)[0]
         crop = cut_crops(image[None], np.zeros(1, np.int64), offset[None], self.window)[0]
         points = transform.to_model(self.table.inst_points[row].astype(np.float64)) - offset
-        return {
-            "image": torch.from_numpy(np.ascontiguousarray(crop.transpose(2, 0, 1))),
-            "points": torch.from_numpy(points[None].astype(np.float32)),
-            "classes": torch.tensor([self._track_to_class[self.table.inst_track[row]]]),
-            "index": torch.tensor(i),
-        }
+        return PoseSample(torch.from_numpy(np.ascontiguousarray(crop.transpose(2, 0, 1))),
+                          torch.from_numpy(points[None].astype(np.float32)),
+                          torch.tensor([self._track_to_class[self.table.inst_track[row]]]),
+                          torch.tensor(i))
 
 
 def center_crop(images: torch.Tensor, points: torch.Tensor, crop_size: int

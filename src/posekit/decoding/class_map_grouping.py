@@ -31,15 +31,15 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.optimize import linear_sum_assignment
 
-from posekit.errors import ConfigError, DataError
+from posekit.decoding.grouping import FramePeaks, GroupedFrame
 from posekit.decoding.identity import check_class_maps, class_map_values
-from posekit.decoding.paf_grouping import peaks_per_sample
+from posekit.errors import ConfigError, DataError
 
 __all__ = [
+    "ClassMapGrouper",
     "ClassMapGroupingParams",
     "assign_peaks_to_classes",
     "group_by_class_maps",
-    "group_by_class_maps_batch",
 ]
 
 
@@ -135,7 +135,7 @@ def group_by_class_maps(
     stride: float,
     n_nodes: int,
     params: ClassMapGroupingParams | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> GroupedFrame:
     """Group one frame's peaks into identity-labelled instances (module docstring rules).
 
     Args:
@@ -149,8 +149,9 @@ def group_by_class_maps(
 
     Returns:
         ``instances (n, K, 2)`` float32 (``NaN`` where missing), ``point_scores (n, K)``
-        float32 (``NaN`` where missing), ``instance_scores (n,)`` float32 and
-        ``class_idx (n,)`` int64, ordered by class (``n <= C``).
+        float32 (``NaN`` where missing), ``instance_scores (n,)`` float32,
+        ``class_idx (n,)`` int64, ordered by class (``n <= C``), and ``class_scores (n,)``
+        float32 (the mean value of the instance's own class map at its points).
     """
     params = params or ClassMapGroupingParams()
     maps = check_class_maps(class_maps)
@@ -171,56 +172,30 @@ def group_by_class_maps(
     )
     instance_scores = mean_score / np.maximum(count, 1) * mean_class / np.maximum(count, 1)
     keep = count >= max(params.min_instance_peaks, 1)
-    return (
+    class_scores = mean_class / np.maximum(count, 1)
+    return GroupedFrame(
         instances[keep],
         point_scores[keep],
         instance_scores[keep].astype(np.float32),
         classes[keep].astype(np.int64),
+        class_scores[keep].astype(np.float32),
     )
 
 
-def group_by_class_maps_batch(
-    sample_idx: ArrayLike,
-    channel_idx: ArrayLike,
-    points: ArrayLike,
-    scores: ArrayLike,
-    class_maps: ArrayLike,
-    stride: float,
-    n_nodes: int,
-    params: ClassMapGroupingParams | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`group_by_class_maps` for every frame of a batch, padded.
+class ClassMapGrouper:
+    """Multi-class bottom-up grouping of one frame's peaks by identity class maps.
 
-    Args:
-        sample_idx, channel_idx, points, scores: peaks of the batch, as output by the
-            inference graph (or :func:`posekit.decoding.peaks.find_local_peaks`).
-        class_maps: ``(B, C, h, w)`` sigmoid class maps.
-        stride, n_nodes, params: as for :func:`group_by_class_maps`.
-
-    Returns:
-        ``instances (B, n_max, K, 2)``, ``point_scores (B, n_max, K)``,
-        ``instance_scores (B, n_max)`` (float32) and ``class_idx (B, n_max)`` (int64); rows
-        past a frame's instance count are ``NaN`` with class ``-1``.
+    The :class:`~posekit.decoding.grouping.Grouper` of ``multi_class_bottomup`` models.
     """
-    maps = np.asarray(class_maps)
-    if maps.ndim != 4:
-        raise DataError(
-            f"class_maps: got shape {tuple(maps.shape)}; expected (batch, classes, height, "
-            "width). Pass the class-map output of a multi-class bottom-up model."
-        )
-    batch = maps.shape[0]
-    frames = peaks_per_sample(sample_idx, channel_idx, points, scores, batch)
-    per_frame = [
-        group_by_class_maps(*frame, maps[b], stride, n_nodes, params)
-        for b, frame in enumerate(frames)
-    ]
-    n_max = max((len(f[3]) for f in per_frame), default=0)
-    instances = np.full((batch, n_max, n_nodes, 2), np.nan, dtype=np.float32)
-    point_scores = np.full((batch, n_max, n_nodes), np.nan, dtype=np.float32)
-    instance_scores = np.full((batch, n_max), np.nan, dtype=np.float32)
-    class_idx = np.full((batch, n_max), -1, dtype=np.int64)
-    for b, (inst, pscore, iscore, cls) in enumerate(per_frame):
-        n = len(cls)
-        instances[b, :n], point_scores[b, :n] = inst, pscore
-        instance_scores[b, :n], class_idx[b, :n] = iscore, cls
-    return instances, point_scores, instance_scores, class_idx
+
+    output = "class_maps"
+    has_classes = True
+
+    def __init__(self, n_nodes: int, stride: float,
+                 params: ClassMapGroupingParams | None = None) -> None:
+        self.n_nodes, self.stride = int(n_nodes), float(stride)
+        self.params = params or ClassMapGroupingParams()
+
+    def __call__(self, peaks: FramePeaks, frame_output: np.ndarray) -> GroupedFrame:
+        """Instances of one frame: ``peaks`` and its ``(C, h, w)`` sigmoid class maps."""
+        return group_by_class_maps(*peaks, frame_output, self.stride, self.n_nodes, self.params)

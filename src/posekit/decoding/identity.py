@@ -18,10 +18,8 @@ from posekit.decoding.paf_scoring import bilinear_sample
 
 __all__ = [
     "assign_identities",
-    "assign_identities_from_class_maps",
     "assign_identities_from_class_vectors",
     "check_class_maps",
-    "class_map_scores",
     "class_map_values",
 ]
 
@@ -62,33 +60,6 @@ def class_map_values(points: ArrayLike, class_maps: ArrayLike, stride: float) ->
     return np.where(finite[..., None], values, np.nan)
 
 
-def class_map_scores(instances: ArrayLike, class_maps: ArrayLike, stride: float) -> np.ndarray:
-    """Mean class-map value at each instance's visible points.
-
-    Class maps are read with bilinear interpolation at ``(x / stride, y / stride)`` (the
-    grid mapping of ``docs/design.md``), clamped to the map.
-
-    Args:
-        instances: ``(n, K, 2)`` points in model-input pixels (``NaN`` where missing).
-        class_maps: ``(C, h, w)`` class maps of the frame.
-        stride: output stride of the class maps.
-
-    Returns:
-        ``(n, C)`` float32 scores; ``NaN`` rows for instances without a visible point.
-    """
-    maps = check_class_maps(class_maps)
-    instances = np.asarray(instances, dtype=np.float64)
-    if instances.ndim != 3 or instances.shape[-1] != 2:
-        raise DataError(
-            f"instances: got shape {tuple(instances.shape)}; expected (instances, nodes, 2)."
-        )
-    values = class_map_values(instances, maps, stride)  # (n, K, C)
-    visible = np.isfinite(instances).all(axis=-1)  # (n, K)
-    total = np.where(visible[..., None], values, 0.0).sum(axis=1)
-    count = visible.sum(axis=1)[:, None]
-    scores = np.where(count > 0, total / np.maximum(count, 1), np.nan)
-    return scores.astype(np.float32)
-
 
 def assign_identities(scores: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """One frame's instance-to-class assignment from an ``(n, C)`` score matrix.
@@ -113,25 +84,6 @@ def assign_identities(scores: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
         class_scores[usable[rows]] = values[usable[rows], cols]
     return class_idx, class_scores
 
-
-def assign_identities_from_class_maps(
-    instances: ArrayLike, class_maps: ArrayLike, stride: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Identities of one frame's instances from multi-class bottom-up class maps.
-
-    Each instance x class pair is scored by the mean class-map value at the instance's
-    visible points (:func:`class_map_scores`); the frame is then assigned with
-    :func:`assign_identities`.
-
-    Args:
-        instances: ``(n, K, 2)`` grouped instances in model-input pixels.
-        class_maps: ``(C, h, w)`` class maps of the frame.
-        stride: output stride of the class maps.
-
-    Returns:
-        ``class_idx (n,)`` (``-1`` when unassigned) and ``class_scores (n,)``.
-    """
-    return assign_identities(class_map_scores(instances, class_maps, stride))
 
 
 def assign_identities_from_class_vectors(

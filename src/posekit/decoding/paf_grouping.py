@@ -32,12 +32,12 @@ arrays (``float32`` points and scores).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from posekit.errors import ConfigError, DataError
+from posekit.decoding.grouping import FramePeaks, GroupedFrame
 from posekit.decoding.paf_scoring import (
     MATCHING_METHODS,
     Connections,
@@ -45,16 +45,16 @@ from posekit.decoding.paf_scoring import (
     match_edge_candidates,
     score_edge_candidates,
 )
+from posekit.errors import ConfigError, DataError
 
 __all__ = [
     "Connections",
     "EdgeCandidates",
     "PAFGroupingParams",
+    "PafGrouper",
     "assemble_instances",
     "group_instances",
-    "group_instances_batch",
     "match_edge_candidates",
-    "peaks_per_sample",
     "score_edge_candidates",
 ]
 
@@ -288,76 +288,33 @@ def group_instances(
     )
 
 
-def peaks_per_sample(
-    sample_idx: ArrayLike,
-    channel_idx: ArrayLike,
-    points: ArrayLike,
-    scores: ArrayLike,
-    n_samples: int,
-) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Split a batch's peaks into ``(points (P_b, 2), nodes (P_b,), scores (P_b,))`` per sample.
+class PafGrouper:
+    """Bottom-up grouping of one frame's peaks along the skeleton's part affinity fields.
 
-    Each sample keeps its peaks in their original order; peaks whose sample index is outside
-    ``0..n_samples - 1`` belong to no sample.
-    """
-    sample_idx = np.asarray(sample_idx).astype(np.int64).reshape(-1)
-    channel_idx = np.asarray(channel_idx).reshape(-1)
-    points = np.asarray(points).reshape(-1, 2)
-    scores = np.asarray(scores).reshape(-1)
-    lengths = {len(sample_idx), len(channel_idx), len(points), len(scores)}
-    if len(lengths) != 1:
-        raise DataError(
-            f"peaks: got {len(sample_idx)} sample indices, {len(channel_idx)} channel indices, "
-            f"{len(points)} points and {len(scores)} scores; expected the same number of each. "
-            "Pass the peak outputs of the inference graph unchanged."
-        )
-    order = np.argsort(sample_idx, kind="stable")
-    bounds = np.searchsorted(sample_idx[order], np.arange(n_samples + 1), side="left")
-    return [
-        (points[sel], channel_idx[sel], scores[sel])
-        for sel in (order[bounds[b] : bounds[b + 1]] for b in range(n_samples))
-    ]
-
-
-def group_instances_batch(
-    sample_idx: ArrayLike,
-    channel_idx: ArrayLike,
-    points: ArrayLike,
-    scores: ArrayLike,
-    pafs: ArrayLike,
-    edges: ArrayLike,
-    stride: float,
-    n_nodes: int,
-    params: PAFGroupingParams | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`group_instances` for every frame of a batch, padded with ``NaN``.
+    The :class:`~posekit.decoding.grouping.Grouper` of ``bottomup`` models.
 
     Args:
-        sample_idx, channel_idx, points, scores: peaks of the batch, as output by the
-            inference graph (or :func:`posekit.decoding.peaks.find_local_peaks`).
-        pafs: ``(B, 2E, h, w)`` PAFs.
-        edges, stride, n_nodes, params: as for :func:`group_instances`.
-
-    Returns:
-        ``instances (B, n_max, K, 2)``, ``point_scores (B, n_max, K)`` and
-        ``instance_scores (B, n_max)`` (float32); rows past a frame's instance count are
-        ``NaN``.
+        edges: ``(E, 2)`` skeleton edges (PAF channel order).
+        stride: output stride of the PAFs.
+        n_nodes: number of skeleton nodes.
+        params: grouping settings; ``max_instances``, when given, overrides theirs.
     """
-    pafs = np.asarray(pafs)
-    _check_pafs(pafs, 4, "(batch, 2 * edges, height, width)")
-    edges = _as_edges(edges, n_nodes)
-    batch = pafs.shape[0]
-    frames = peaks_per_sample(sample_idx, channel_idx, points, scores, batch)
-    per_frame = [
-        group_instances(*frame, pafs[b], edges, stride, n_nodes, params)
-        for b, frame in enumerate(frames)
-    ]
-    n_max = max((len(f[2]) for f in per_frame), default=0)
-    instances = np.full((batch, n_max, n_nodes, 2), np.nan, dtype=np.float32)
-    point_scores = np.full((batch, n_max, n_nodes), np.nan, dtype=np.float32)
-    instance_scores = np.full((batch, n_max), np.nan, dtype=np.float32)
-    for b, (inst, pscore, iscore) in enumerate(per_frame):
-        instances[b, : len(iscore)] = inst
-        point_scores[b, : len(iscore)] = pscore
-        instance_scores[b, : len(iscore)] = iscore
-    return instances, point_scores, instance_scores
+
+    output = "pafs"
+    has_classes = False
+
+    def __init__(self, edges: ArrayLike, stride: float, n_nodes: int,
+                 params: PAFGroupingParams | None = None,
+                 max_instances: int | None = None) -> None:
+        self.edges = _as_edges(edges, n_nodes)
+        self.stride, self.n_nodes = float(stride), int(n_nodes)
+        params = params or PAFGroupingParams()
+        if max_instances is not None:
+            params = replace(params, max_instances=int(max_instances))
+        self.params = params
+
+    def __call__(self, peaks: FramePeaks, frame_output: np.ndarray) -> GroupedFrame:
+        """Instances of one frame: ``peaks`` ``(points, nodes, scores)`` and its ``(2E, h, w)``
+        PAFs (see :func:`group_instances`)."""
+        return GroupedFrame(*group_instances(*peaks, frame_output, self.edges, self.stride,
+                                             self.n_nodes, self.params))

@@ -9,16 +9,35 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
 from posekit.data.geometry import InputTransform
-from posekit.inference.backends import Backend
-from posekit.inference.run_folder import RunFolder
+from posekit.data.preprocessing import PreprocessingParams
 from posekit.model_types.info import DataInfo
 
 #: Preprocessed model input ``float32 (B, C, H, W)`` and its coordinate transform.
 PreparedFrames = tuple[np.ndarray, InputTransform]
+
+
+class Backend(Protocol):
+    """A runtime of a model's exported graph (torch or ONNX Runtime), as predictors see it."""
+
+    name: str
+    output_names: tuple[str, ...]
+
+    def run(self, images: np.ndarray, threshold: float) -> dict[str, np.ndarray]:
+        """Run the graph on a batch of preprocessed images ``float32 (B, C, H, W)``."""
+
+
+class ModelRun(Protocol):
+    """What predictors read from a trained model's run folder."""
+
+    path: Path
+    info: DataInfo
+    prep: PreprocessingParams
 
 
 @dataclass
@@ -32,6 +51,8 @@ class FramePredictions:
         instance_scores: ``float32 (n,)``.
         classes: ``int64 (n,)`` identity class per instance (``-1``: none), or ``None`` for
             models without identities.
+        class_scores: ``float32 (n,)`` confidence of each instance's identity (the class
+            probability or class-map value it was assigned with), or ``None``.
     """
 
     frame_idx: int
@@ -39,13 +60,15 @@ class FramePredictions:
     point_scores: np.ndarray
     instance_scores: np.ndarray
     classes: np.ndarray | None = None
+    class_scores: np.ndarray | None = None
 
     @classmethod
     def empty(cls, frame_idx: int, n_nodes: int, with_classes: bool) -> FramePredictions:
         """A frame without instances."""
         return cls(frame_idx, np.zeros((0, n_nodes, 2), np.float32),
                    np.zeros((0, n_nodes), np.float32), np.zeros(0, np.float32),
-                   np.zeros(0, np.int64) if with_classes else None)
+                   np.zeros(0, np.int64) if with_classes else None,
+                   np.zeros(0, np.float32) if with_classes else None)
 
 
 def mean_point_score(scores: np.ndarray, points: np.ndarray) -> np.ndarray:
@@ -54,24 +77,6 @@ def mean_point_score(scores: np.ndarray, points: np.ndarray) -> np.ndarray:
     total = np.where(found, scores, 0.0).sum(axis=-1)
     count = found.sum(axis=-1)
     return np.where(count > 0, total / np.maximum(count, 1), 0.0).astype(np.float32)
-
-
-def hungarian_classes(probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Assign each instance (row) a different class (column), maximising total probability.
-
-    Instances left without a class (more instances than classes) get ``-1`` and score 0.
-    """
-    n = probs.shape[0]
-    classes = np.full(n, -1, np.int64)
-    scores = np.zeros(n, np.float32)
-    if n == 0 or probs.shape[1] == 0:
-        return classes, scores
-    from scipy.optimize import linear_sum_assignment  # deferred: single-instance runs skip it
-
-    rows, cols = linear_sum_assignment(-probs)
-    classes[rows] = cols
-    scores[rows] = probs[rows, cols]
-    return classes, scores
 
 
 class Predictor(ABC):
@@ -121,7 +126,7 @@ class Predictor(ABC):
 class SingleInstancePredictor(Predictor):
     """One animal per frame: the global peak of every node's map."""
 
-    def __init__(self, run: RunFolder, backend: Backend, peak_threshold: float = 0.2) -> None:
+    def __init__(self, run: ModelRun, backend: Backend, peak_threshold: float = 0.2) -> None:
         super().__init__(run.info, peak_threshold, 1)
         self.run = run
         self.backend = backend

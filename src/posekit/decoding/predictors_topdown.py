@@ -1,43 +1,60 @@
-"""Top-down prediction: centroids -> crops around them -> one animal per crop."""
+"""Top-down prediction: centroids -> crops around them -> one animal per crop.
+
+Both stages' preprocessing (the centroid model's input and the instance model's frames)
+runs in :meth:`TopDownPredictor.prepare`, which streaming inference calls on the decoding
+thread; only the crops (cheap copies) are cut on the thread that runs the models.
+"""
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 
 from posekit.data.cropping import crop_offsets, cut_crops
-from posekit.errors import ModelError
-from posekit.inference.backends import Backend
+from posekit.data.geometry import InputTransform
+from posekit.decoding.identity import assign_identities_from_class_vectors
 from posekit.decoding.predictors import (
+    Backend,
     FramePredictions,
+    ModelRun,
     Predictor,
     PreparedFrames,
-    hungarian_classes,
     mean_point_score,
 )
-from posekit.inference.run_folder import RunFolder
+from posekit.errors import ModelError
 
-INSTANCE_TYPES = ("centered_instance", "multi_class_topdown")
 
+class TopDownPrepared(NamedTuple):
+    """What :meth:`TopDownPredictor.prepare` computes off the model thread.
+
+    ``centroid_input``: the centroid model's prepared input (``None`` when centroids are
+    given); ``frames``: ``uint8 (B, H, W, C)`` frames at the instance model's scale and
+    channels; ``transform``: full frame <-> instance-model pixels.
+    """
+
+    centroid_input: PreparedFrames | None
+    frames: np.ndarray
+    transform: InputTransform
 
 
 class CentroidFinder:
     """First stage of top-down inference: a centroid model's anchors per frame."""
 
-    def __init__(self, run: RunFolder, backend: Backend, peak_threshold: float = 0.2,
+    def __init__(self, run: ModelRun, backend: Backend, peak_threshold: float = 0.2,
                  max_instances: int | None = None) -> None:
-        if run.head_type != "centroid":
-            raise ModelError(
-                f"{run.path}: a {run.head_type} model cannot find centroids; expected a "
-                "centroid model as the first stage of top-down inference."
-            )
         self.run, self.backend = run, backend
         self.peak_threshold = float(peak_threshold)
         self.max_instances = max_instances
 
+    def prepare(self, frames: np.ndarray) -> PreparedFrames:
+        """The centroid model's input (resize, pad, scale to [0, 1])."""
+        return self.run.prep.preprocess_frames(frames)
+
     def __call__(self, frames: np.ndarray, prepared: PreparedFrames | None = None
                  ) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Centroids ``(n, 2)`` (full-frame pixels, best first) and their scores, per frame."""
-        images, transform = prepared or self.run.prep.preprocess_frames(frames)
+        images, transform = prepared or self.prepare(frames)
         out = self.backend.run(images, self.peak_threshold)
         sample = out["peak_sample"].astype(np.int64)
         points = transform.to_image(out["peak_points"].astype(np.float64))
@@ -54,35 +71,29 @@ class CentroidFinder:
 
 
 class TopDownPredictor(Predictor):
-    """A centroid model (or given centroids) followed by a centered-instance model.
+    """A centroid model (or given centroids) followed by a centred-instance model.
 
     Args:
-        centroid_run / centroid_backend: The centroid model; ``None`` to use centroids
-            passed to :meth:`predict_frames` (e.g. ground-truth anchors for evaluation).
-        instance_run / instance_backend: A ``centered_instance`` or ``multi_class_topdown``
-            model.
-        peak_threshold: Minimum peak value for centroids and for nodes.
+        finder: The first stage; ``None`` to use centroids passed to
+            :meth:`predict_frames` (e.g. ground-truth anchors for evaluation).
+        instance_run / instance_backend: The second-stage model and its runtime.
+        has_classes: Whether the instance model also predicts identity probabilities
+            (graph output ``class_probs``); each frame's identities are then assigned one
+            to one, maximising the total probability.
+        peak_threshold: Minimum peak value for nodes (and centroids).
         max_instances: Keep at most this many centroids per frame (best first).
         crop_batch_size: Crops per forward pass of the instance model.
     """
 
-    def __init__(self, centroid_run: RunFolder | None, centroid_backend: Backend | None,
-                 instance_run: RunFolder, instance_backend: Backend,
+    def __init__(self, finder: CentroidFinder | None, instance_run: ModelRun,
+                 instance_backend: Backend, has_classes: bool = False,
                  peak_threshold: float = 0.2, max_instances: int | None = None,
                  crop_batch_size: int = 16) -> None:
-        if instance_run.head_type not in INSTANCE_TYPES:
-            raise ModelError(
-                f"{instance_run.path}: a {instance_run.head_type} model cannot be the second "
-                "stage of top-down inference; expected a centered_instance or "
-                "multi_class_topdown model."
-            )
         super().__init__(instance_run.info, peak_threshold, max_instances)
-        self.centroid_backend = centroid_backend
-        self.finder = (CentroidFinder(centroid_run, centroid_backend, peak_threshold,
-                                      max_instances)
-                       if centroid_run is not None and centroid_backend is not None else None)
+        self.finder = finder
+        self.centroid_backend = finder.backend if finder is not None else None
         self.instance_run, self.instance_backend = instance_run, instance_backend
-        self.has_classes = instance_run.head_type == "multi_class_topdown"
+        self.has_classes = bool(has_classes)
         self.crop_size = int(instance_run.info.crop_size or 0)
         if self.crop_size <= 0:
             raise ModelError(
@@ -91,55 +102,55 @@ class TopDownPredictor(Predictor):
             )
         self.crop_batch_size = int(crop_batch_size)
 
-    def find_centroids(self, frames: np.ndarray, prepared: PreparedFrames | None = None
-                       ) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        """Centroids ``(n, 2)`` (full-frame pixels) and their scores, per frame."""
-        if self.finder is None:
-            raise ModelError(
-                "top-down inference needs a centroid model (or given centroids); expected "
-                "--model CENTROID_RUN --model CENTERED_INSTANCE_RUN."
-            )
-        return self.finder(frames, prepared)
-
-    def prepare(self, frames: np.ndarray) -> PreparedFrames | None:
-        """The centroid model's input (None when centroids are given instead)."""
-        return self.finder.run.prep.preprocess_frames(frames) if self.finder else None
+    def prepare(self, frames: np.ndarray) -> TopDownPrepared:
+        """Both stages' preprocessing of ``frames`` (see the module docstring)."""
+        centroid_input = self.finder.prepare(frames) if self.finder is not None else None
+        images = []
+        transform = None
+        for frame in frames:
+            image, transform = self.instance_run.prep.preprocess_image(frame)
+            images.append(image)
+        return TopDownPrepared(centroid_input, np.stack(images), transform)
 
     def predict_frames(self, frames: np.ndarray, frame_indices: np.ndarray,
                        centroids: list[np.ndarray] | None = None, *,
-                       prepared: PreparedFrames | None = None) -> list[FramePredictions]:
+                       prepared: TopDownPrepared | None = None) -> list[FramePredictions]:
+        prepared = prepared or self.prepare(frames)
         if centroids is None:
-            centroids, _ = self.find_centroids(frames, prepared)
-        prep = self.instance_run.prep
-        model_frames = []
-        transform = None
-        for frame in frames:
-            image, transform = prep.preprocess_image(frame)
-            model_frames.append(image)
-        stack = np.stack(model_frames)
+            if self.finder is None:
+                raise ModelError(
+                    "top-down inference needs a centroid model (or given centroids); expected "
+                    "--model CENTROID_RUN --model CENTERED_INSTANCE_RUN."
+                )
+            centroids, _ = self.finder(frames, prepared.centroid_input)
         counts = [len(c) for c in centroids]
         if sum(counts) == 0:
             return [FramePredictions.empty(int(f), self.info.n_nodes, self.has_classes)
                     for f in frame_indices]
+        transform = prepared.transform
         centers = transform.to_model(np.concatenate([np.asarray(c, np.float64).reshape(-1, 2)
                                                      for c in centroids]))
         image_index = np.repeat(np.arange(len(frames)), counts)
         offsets = crop_offsets(centers, self.crop_size)
-        crops = cut_crops(stack, image_index, offsets, self.crop_size)
+        crops = cut_crops(prepared.frames, image_index, offsets, self.crop_size)
         points, scores, probs = self._run_crops(crops)
         points = transform.to_image(points + offsets[:, None, :]).astype(np.float32)
+        keep = np.isfinite(points).any(axis=(1, 2))
+        classes = class_scores = None
+        if self.has_classes:
+            classes, class_scores = assign_identities_from_class_vectors(
+                probs[keep], image_index[keep])
         results, start = [], 0
+        kept_before = np.concatenate([[0], np.cumsum(keep)])
         for b, frame_idx in enumerate(frame_indices):
             sl = slice(start, start + counts[b])
+            mine = slice(kept_before[start], kept_before[start + counts[b]])
             start += counts[b]
-            pts, sc = points[sl], scores[sl]
-            inst_scores = mean_point_score(sc, pts)
-            keep = np.isfinite(pts).any(axis=(1, 2))
-            classes = None
-            if self.has_classes:
-                classes, class_scores = hungarian_classes(probs[sl][keep])
-            results.append(FramePredictions(int(frame_idx), pts[keep], sc[keep],
-                                            inst_scores[keep], classes))
+            pts, sc = points[sl][keep[sl]], scores[sl][keep[sl]]
+            results.append(FramePredictions(
+                int(frame_idx), pts, sc, mean_point_score(sc, pts),
+                None if classes is None else classes[mine],
+                None if class_scores is None else class_scores[mine]))
         return results
 
     def _run_crops(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -150,7 +161,7 @@ class TopDownPredictor(Predictor):
             out = self.instance_backend.run(images, self.peak_threshold)
             points.append(out["points"].astype(np.float64))
             scores.append(out["scores"].astype(np.float32))
-            if "class_probs" in out:
+            if self.has_classes:
                 probs.append(out["class_probs"].astype(np.float32))
         return (np.concatenate(points), np.concatenate(scores),
                 np.concatenate(probs) if probs else np.zeros((len(crops), 0), np.float32))

@@ -21,7 +21,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from posekit.evaluation.oks import instance_diagonals, visible_mask
+from posekit.evaluation.oks import instance_diagonals
+from posekit.keypoints import visible_mask
 
 DEFAULT_PCK_THRESHOLDS_PX: tuple[float, ...] = (1.0, 2.0, 5.0, 10.0, 20.0)
 """Pixel thresholds at which PCK is reported by default."""

@@ -24,13 +24,14 @@ instance's track index (``-1`` when it has none). Definitions (also in docs/metr
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, Literal
+from dataclasses import dataclass, replace
+from typing import Literal
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from posekit.errors import ConfigError
+from posekit.evaluation.records import IdentityResult, MotCounts, TrackIdentity
 
 IdentityMapping = Literal["auto", "name", "hungarian"]
 
@@ -56,18 +57,18 @@ class TrackedFrame:
     pred_index: np.ndarray
 
 
-def mot_counts(frames: Sequence[TrackedFrame]) -> dict[str, int]:
+def mot_counts(frames: Sequence[TrackedFrame]) -> MotCounts:
     """GT, matched, false-negative and false-positive instance counts over all frames."""
     n_gt = sum(int(f.gt_tracks.shape[0]) for f in frames)
     n_pred = sum(int(f.pred_tracks.shape[0]) for f in frames)
     n_match = sum(int(f.gt_index.shape[0]) for f in frames)
-    return {
-        "gt": n_gt,
-        "predictions": n_pred,
-        "matches": n_match,
-        "false_negatives": n_gt - n_match,
-        "false_positives": n_pred - n_match,
-    }
+    return MotCounts(
+        gt=n_gt,
+        predictions=n_pred,
+        matches=n_match,
+        false_negatives=n_gt - n_match,
+        false_positives=n_pred - n_match,
+    )
 
 
 def _gt_table(frames: Sequence[TrackedFrame]) -> dict[str, np.ndarray]:
@@ -171,11 +172,11 @@ def identity_metrics(
     gt_track_names: Sequence[str],
     pred_track_names: Sequence[str],
     mapping: IdentityMapping = "auto",
-) -> dict[str, Any]:
+) -> IdentityResult:
     """Identity accuracy, ID switches, fragmentations and MOTA (see the module docstring).
 
-    Returns a JSON-ready dict. When the GT or the predictions carry no tracks the result
-    is ``{"available": False, "reason": ...}`` plus the MOT counts that do not need tracks.
+    When the GT or the predictions carry no tracks the result is not ``available`` and
+    holds only the MOT counts that do not need tracks.
     """
     if mapping not in ("auto", "name", "hungarian"):
         raise ConfigError(
@@ -187,11 +188,9 @@ def identity_metrics(
     pred_tracked = any(bool(np.any(f.pred_tracks >= 0)) for f in frames)
     if not np.any(table["gt"] >= 0) or not pred_tracked:
         side = "ground truth" if not np.any(table["gt"] >= 0) else "predictions"
-        return {
-            "available": False,
-            "reason": f"the {side} carry no tracks / identities",
-            "mot_counts": counts,
-        }
+        return IdentityResult(
+            available=False, reason=f"the {side} carry no tracks / identities", mot_counts=counts
+        )
     matched_known = table["matched"] & (table["gt"] >= 0)
     rule = mapping
     if rule == "auto":
@@ -202,47 +201,53 @@ def identity_metrics(
         rule = "name" if used <= set(gt_track_names) else "hungarian"
     mapped, mapping_report = _mapping(table, gt_track_names, pred_track_names, rule)
     correct = matched_known & (mapped == table["gt"])
-    n_gt_tracks = len(gt_track_names)
-    switches, fragments = _switches_and_fragments(table, n_gt_tracks)
+    switches, fragments = _switches_and_fragments(table, len(gt_track_names))
     n_known = int(matched_known.sum())
     idsw = int(switches.sum())
-    gt_rows = table["gt"][table["gt"] >= 0]
-    per_track = {}
-    appear = np.bincount(gt_rows, minlength=n_gt_tracks)
+    n_errors = counts.false_negatives + counts.false_positives + idsw
+    duplicates = _duplicate_tracks(frames)
+    return IdentityResult(
+        available=True,
+        mapping_rule=rule,
+        mapping=mapping_report,
+        matched_instances_with_gt_track=n_known,
+        correct_identity=int(correct.sum()),
+        identity_accuracy=float(correct.sum() / n_known) if n_known else None,
+        matched_without_predicted_track=int((matched_known & (table["hyp"] < 0)).sum()),
+        id_switches=idsw,
+        fragmentations=int(fragments.sum()),
+        mot_counts=replace(counts, id_switches=idsw),
+        mota=1.0 - n_errors / counts.gt if counts.gt else None,
+        per_track=_per_track(table, correct, matched_known, switches, fragments, gt_track_names),
+        frames_with_duplicate_gt_tracks=duplicates[0],
+        frames_with_duplicate_predicted_tracks=duplicates[1],
+    )
+
+
+def _per_track(
+    table: dict[str, np.ndarray],
+    correct: np.ndarray,
+    matched_known: np.ndarray,
+    switches: np.ndarray,
+    fragments: np.ndarray,
+    gt_track_names: Sequence[str],
+) -> dict[str, TrackIdentity]:
+    """Identity metrics of each GT track that appears in the evaluated frames."""
+    n_gt_tracks = len(gt_track_names)
+    appear = np.bincount(table["gt"][table["gt"] >= 0], minlength=n_gt_tracks)
     matched_per = np.bincount(table["gt"][matched_known], minlength=n_gt_tracks)
     correct_per = np.bincount(table["gt"][correct], minlength=n_gt_tracks)
-    for t, name in enumerate(gt_track_names):
-        if appear[t] == 0:
-            continue
-        per_track[name] = {
-            "gt_instances": int(appear[t]),
-            "matched": int(matched_per[t]),
-            "correct_identity": int(correct_per[t]),
-            "identity_accuracy": float(correct_per[t] / matched_per[t]) if matched_per[t] else None,
-            "id_switches": int(switches[t]),
-            "fragmentations": int(fragments[t]),
-        }
-    mota = (
-        1.0 - (counts["false_negatives"] + counts["false_positives"] + idsw) / counts["gt"]
-        if counts["gt"]
-        else float("nan")
-    )
-    duplicates = _duplicate_tracks(frames)
     return {
-        "available": True,
-        "mapping_rule": rule,
-        "mapping": mapping_report,
-        "matched_instances_with_gt_track": n_known,
-        "correct_identity": int(correct.sum()),
-        "identity_accuracy": float(correct.sum() / n_known) if n_known else float("nan"),
-        "matched_without_predicted_track": int((matched_known & (table["hyp"] < 0)).sum()),
-        "id_switches": idsw,
-        "fragmentations": int(fragments.sum()),
-        "mot_counts": {**counts, "id_switches": idsw},
-        "mota": float(mota),
-        "per_track": per_track,
-        "frames_with_duplicate_gt_tracks": duplicates[0],
-        "frames_with_duplicate_predicted_tracks": duplicates[1],
+        name: TrackIdentity(
+            gt_instances=int(appear[t]),
+            matched=int(matched_per[t]),
+            correct_identity=int(correct_per[t]),
+            identity_accuracy=float(correct_per[t] / matched_per[t]) if matched_per[t] else None,
+            id_switches=int(switches[t]),
+            fragmentations=int(fragments[t]),
+        )
+        for t, name in enumerate(gt_track_names)
+        if appear[t] > 0
     }
 
 

@@ -19,17 +19,19 @@ How the two are lined up (also in docs/metrics.md):
 from __future__ import annotations
 
 import os
+from collections import defaultdict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import sleap_io as sio
 
 from posekit.errors import DataError
-from posekit.evaluation.distances import DEFAULT_PCK_BBOX_FRACTIONS, DEFAULT_PCK_THRESHOLDS_PX
-from posekit.evaluation.identity import IdentityMapping
 from posekit.evaluation.metrics import evaluate_arrays
-from posekit.evaluation.oks import OksSigmas
+from posekit.evaluation.records import Pairing, VideoPairing
+from posekit.evaluation.results import EvaluationResult
+from posekit.evaluation.settings import EvaluationSettings
 
 
 def _source(labels: sio.Labels, fallback: str) -> str:
@@ -132,180 +134,192 @@ def _frames_by_key(labels: sio.Labels) -> dict[tuple[int, int], list[sio.Labeled
     return frames
 
 
+@dataclass
+class _Collected:
+    """Per-frame arrays gathered from two labels files, and pairing counts."""
+
+    inputs: dict[str, list[Any]] = field(default_factory=lambda: defaultdict(list))
+    gt_frames_without_predictions: int = 0
+    frames_with_predictions: int = 0
+
+
+class _Sides:
+    """The two labels files and what is looked up on them while collecting frames."""
+
+    def __init__(self, ground_truth: sio.Labels, predictions: sio.Labels) -> None:
+        self.gt, self.pr = ground_truth, predictions
+        self.gt_path = _source(ground_truth, "<ground truth>")
+        self.pr_path = _source(predictions, "<predictions>")
+        if not ground_truth.skeletons:
+            raise DataError(
+                f"{self.gt_path}: the ground truth has no skeleton; expected labelled instances."
+            )
+        self.nodes = [n.name for n in ground_truth.skeletons[0].nodes]
+        self.gt_points = _node_order(self.nodes, self.gt_path)
+        self.pr_points = _node_order(self.nodes, self.pr_path)
+        self.gt_track_of, self.gt_track_names = _track_index(ground_truth)
+        self.pr_track_of, self.pr_track_names = _track_index(predictions)
+        self.pr_has_predicted = any(
+            isinstance(i, sio.PredictedInstance)
+            for lf in predictions.labeled_frames
+            for i in lf.instances
+        )
+        self.pr_frames = _frames_by_key(predictions)
+        self.n_pred_instances = sum(len(lf.instances) for lf in predictions.labeled_frames)
+        self.pairs = pair_videos(ground_truth.videos, predictions.videos)
+        if self.n_pred_instances and not self.pairs:
+            raise DataError(
+                f"{self.pr_path}: none of its videos "
+                f"({[video_names(v)[:1] for v in predictions.videos]}) matches a ground-truth "
+                f"video of {self.gt_path} ({[video_names(v)[:1] for v in ground_truth.videos]}) "
+                "by file name, base name or position; expected predictions made on the "
+                "ground truth's videos. Run the model on the ground-truth file itself (posekit "
+                "predict GROUND_TRUTH) and evaluate that output."
+            )
+
+    def predictions_at(self, gt_video: int, frame_idx: int) -> list[sio.Instance]:
+        """Prediction instances on the frame paired with ``(gt_video, frame_idx)``."""
+        if gt_video not in self.pairs:
+            return []
+        return [
+            i
+            for lf in self.pr_frames.get((self.pairs[gt_video][0], frame_idx), [])
+            for i in lf.instances
+            if not self.pr_has_predicted or isinstance(i, sio.PredictedInstance)
+        ]
+
+
+def _add_frame(
+    out: _Collected, sides: _Sides, key: tuple[int, int], gt: list[sio.Instance],
+    pred: list[sio.Instance],
+) -> None:
+    """Append one evaluated frame's arrays to ``out``."""
+    empty = np.zeros((0, len(sides.nodes), 2))
+    row = out.inputs
+    row["gt_points"].append(np.stack([sides.gt_points(i) for i in gt]) if gt else empty)
+    row["pred_points"].append(np.stack([sides.pr_points(i) for i in pred]) if pred else empty)
+    row["pred_scores"].append(np.array([float(getattr(i, "score", np.nan)) for i in pred]))
+    row["pred_point_scores"].append(
+        np.stack([
+            i.points["score"] if isinstance(i, sio.PredictedInstance)
+            else np.full(len(i.points), np.nan)
+            for i in pred
+        ]) if pred else None
+    )
+    row["gt_tracks"].append(
+        np.array([sides.gt_track_of.get(id(i.track), -1) for i in gt], dtype=np.int64)
+    )
+    row["pred_tracks"].append(
+        np.array([sides.pr_track_of.get(id(i.track), -1) for i in pred], dtype=np.int64)
+    )
+    row["videos"].append(_video_key(sides.gt.videos[key[0]], key[0]))
+    row["frame_indices"].append(key[1])
+
+
+def _collect(sides: _Sides, user_only: bool) -> _Collected:
+    """The evaluated frames: GT frames with (user) instances or marked negative."""
+    out = _Collected()
+    for key, lfs in sorted(_frames_by_key(sides.gt).items()):
+        insts = [i for lf in lfs for i in lf.instances]
+        if user_only:
+            insts = [i for i in insts if not isinstance(i, sio.PredictedInstance)]
+        if not insts and not any(getattr(lf, "is_negative", False) for lf in lfs):
+            continue
+        pred = sides.predictions_at(*key)
+        if pred:
+            out.frames_with_predictions += 1
+        elif insts:
+            out.gt_frames_without_predictions += 1
+        _add_frame(out, sides, key, insts, pred)
+    n_frames = len(out.inputs["gt_points"])
+    if not n_frames:
+        kind = "user-labelled instances" if user_only else "instances"
+        raise DataError(
+            f"{sides.gt_path}: the ground truth has no frame with {kind}; expected labelled "
+            "frames. " + (
+                "If its instances are predictions you want to use as reference, pass "
+                "user_instances_only_gt=False (CLI: --all-gt-instances)."
+                if user_only
+                else "Label some frames first."
+            )
+        )
+    if sides.n_pred_instances and out.frames_with_predictions == 0:
+        raise DataError(
+            f"{sides.pr_path}: none of its frames pairs with one of the {n_frames} evaluated "
+            f"ground-truth frames of {sides.gt_path} (same video and frame index); expected "
+            "predictions on the labelled frames. Predict on the ground-truth file itself "
+            "(posekit track GROUND_TRUTH -m RUN_DIR) or check that both refer to the same video."
+        )
+    return out
+
+
+def _pairing(sides: _Sides, collected: _Collected) -> Pairing:
+    videos = {}
+    for g, video in enumerate(sides.gt.videos):
+        if g in sides.pairs:
+            p, method = sides.pairs[g]
+            videos[_video_key(video, g)] = VideoPairing(
+                _video_key(sides.pr.videos[p], p), method
+            )
+        else:
+            videos[_video_key(video, g)] = VideoPairing(None, "unpaired")
+    return Pairing(
+        videos=videos,
+        gt_frames_evaluated=len(collected.inputs["gt_points"]),
+        gt_frames_without_predictions=collected.gt_frames_without_predictions,
+    )
+
+
 def evaluate(
     ground_truth: sio.Labels,
     predictions: sio.Labels,
-    *,
-    oks_sigmas: OksSigmas | None = None,
-    pck_thresholds: Sequence[float] = DEFAULT_PCK_THRESHOLDS_PX,
-    pck_bbox_fractions: Sequence[float] = DEFAULT_PCK_BBOX_FRACTIONS,
-    match_oks_threshold: float = 0.0,
-    match_area_fallback: float | None = None,
-    visibility_max_distance: float | None = None,
-    identity_mapping: IdentityMapping = "auto",
-    user_instances_only_gt: bool = True,
-) -> dict[str, Any]:
-    """Score predictions against ground truth; returns the metrics dict of
-    :func:`posekit.evaluation.evaluate_arrays` plus provenance and a pairing report.
+    settings: EvaluationSettings | None = None,
+) -> EvaluationResult:
+    """Score predictions against ground truth (docs/metrics.md, section 1 for the pairing).
 
     Args:
         ground_truth: labels with the reference instances.
         predictions: labels with the model's output on (at least) the same frames.
-        user_instances_only_gt: use only user-labelled GT instances (skip GT frames that
-            hold predictions only); False takes every GT instance.
-        Other arguments: see :func:`posekit.evaluation.evaluate_arrays`.
+        settings: what to compute; ``settings.user_instances_only_gt`` (default True) uses
+            only user-labelled GT instances (skipping GT frames that hold predictions only).
+
+    Returns:
+        The metrics of :func:`posekit.evaluation.evaluate_arrays` plus the inputs in
+        ``provenance``, the pairing report and the labels-specific settings.
 
     Raises:
         DataError: skeletons differ by node names, no GT frame to evaluate, or no frame
             of the predictions can be paired with a GT frame.
     """
-    gt_path = _source(ground_truth, "<ground truth>")
-    pr_path = _source(predictions, "<predictions>")
-    if not ground_truth.skeletons:
-        raise DataError(
-            f"{gt_path}: the ground truth has no skeleton; expected labelled instances."
-        )
-    reference = [n.name for n in ground_truth.skeletons[0].nodes]
-    gt_points = _node_order(reference, gt_path)
-    pr_points = _node_order(reference, pr_path)
-    gt_track_of, gt_track_names = _track_index(ground_truth)
-    pr_track_of, pr_track_names = _track_index(predictions)
-
-    pr_has_predicted = any(
-        isinstance(i, sio.PredictedInstance)
-        for lf in predictions.labeled_frames
-        for i in lf.instances
+    settings = settings or EvaluationSettings()
+    sides = _Sides(ground_truth, predictions)
+    collected = _collect(sides, settings.user_instances_only_gt)
+    result = evaluate_arrays(
+        settings=settings,
+        gt_track_names=sides.gt_track_names,
+        pred_track_names=sides.pr_track_names,
+        node_names=sides.nodes,
+        **collected.inputs,
     )
-    pr_frames = _frames_by_key(predictions)
-    n_pred_instances = sum(len(lf.instances) for lf in predictions.labeled_frames)
-    pairs = pair_videos(ground_truth.videos, predictions.videos)
-    if n_pred_instances and not pairs:
-        raise DataError(
-            f"{pr_path}: none of its videos ({[video_names(v)[:1] for v in predictions.videos]}) "
-            f"matches a ground-truth video of {gt_path} "
-            f"({[video_names(v)[:1] for v in ground_truth.videos]}) by file name, base name or "
-            "position; expected predictions made on the ground truth's videos. Run the model on "
-            "the ground-truth file itself (posekit predict GROUND_TRUTH) and evaluate that output."
-        )
-
-    keys = ["gt", "pred", "scores", "point_scores", "gt_tracks", "pred_tracks", "videos", "frames"]
-    arrays: dict[str, list[Any]] = {k: [] for k in keys}
-    gt_frames_without_predictions = 0
-    frames_with_predictions = 0
-    for key, lfs in sorted(_frames_by_key(ground_truth).items()):
-        insts = [i for lf in lfs for i in lf.instances]
-        if user_instances_only_gt:
-            insts = [i for i in insts if not isinstance(i, sio.PredictedInstance)]
-        negative = any(getattr(lf, "is_negative", False) for lf in lfs)
-        if not insts and not negative:
-            continue
-        gvid, fidx = key
-        pred_insts: list[sio.Instance] = []
-        if gvid in pairs:
-            for lf in pr_frames.get((pairs[gvid][0], fidx), []):
-                pred_insts.extend(
-                    i
-                    for i in lf.instances
-                    if not pr_has_predicted or isinstance(i, sio.PredictedInstance)
-                )
-        if pred_insts:
-            frames_with_predictions += 1
-        elif insts:
-            gt_frames_without_predictions += 1
-        n_nodes = len(reference)
-        arrays["gt"].append(
-            np.stack([gt_points(i) for i in insts]) if insts else np.zeros((0, n_nodes, 2))
-        )
-        arrays["pred"].append(
-            np.stack([pr_points(i) for i in pred_insts])
-            if pred_insts
-            else np.zeros((0, n_nodes, 2))
-        )
-        arrays["scores"].append(np.array([float(getattr(i, "score", np.nan)) for i in pred_insts]))
-        arrays["point_scores"].append(
-            np.stack(
-                [
-                    i.points["score"]
-                    if isinstance(i, sio.PredictedInstance)
-                    else np.full(len(i.points), np.nan)
-                    for i in pred_insts
-                ]
-            )
-            if pred_insts
-            else None
-        )
-        arrays["gt_tracks"].append(
-            np.array([gt_track_of.get(id(i.track), -1) for i in insts], dtype=np.int64)
-        )
-        arrays["pred_tracks"].append(
-            np.array([pr_track_of.get(id(i.track), -1) for i in pred_insts], dtype=np.int64)
-        )
-        arrays["videos"].append(_video_key(ground_truth.videos[gvid], gvid))
-        arrays["frames"].append(fidx)
-    if not arrays["gt"]:
-        kind = "user-labelled instances" if user_instances_only_gt else "instances"
-        raise DataError(
-            f"{gt_path}: the ground truth has no frame with {kind}; expected labelled frames. "
-            + (
-                "If its instances are predictions you want to use as reference, pass "
-                "user_instances_only_gt=False (CLI: --all-gt-instances)."
-                if user_instances_only_gt
-                else "Label some frames first."
-            )
-        )
-    if n_pred_instances and frames_with_predictions == 0:
-        raise DataError(
-            f"{pr_path}: none of its frames pairs with one of the {len(arrays['gt'])} evaluated "
-            f"ground-truth frames of {gt_path} (same video and frame index); expected predictions "
-            "on the labelled frames. Predict on the ground-truth file itself (posekit predict "
-            "GROUND_TRUTH) or check that both refer to the same video."
-        )
-    metrics = evaluate_arrays(
-        arrays["gt"],
-        arrays["pred"],
-        pred_scores=arrays["scores"],
-        pred_point_scores=arrays["point_scores"],
-        gt_tracks=arrays["gt_tracks"],
-        pred_tracks=arrays["pred_tracks"],
-        gt_track_names=gt_track_names,
-        pred_track_names=pr_track_names,
-        videos=arrays["videos"],
-        frame_indices=arrays["frames"],
-        node_names=reference,
-        oks_sigmas=oks_sigmas,
-        pck_thresholds=pck_thresholds,
-        pck_bbox_fractions=pck_bbox_fractions,
-        match_oks_threshold=match_oks_threshold,
-        match_area_fallback=match_area_fallback,
-        visibility_max_distance=visibility_max_distance,
-        identity_mapping=identity_mapping,
+    used = ("predicted instances" if sides.pr_has_predicted
+            else "all instances (file has no predicted instances)")
+    result = replace(
+        result,
+        provenance=replace(
+            result.provenance,
+            inputs={"ground_truth": sides.gt_path, "predictions": sides.pr_path},
+        ),
+        settings=replace(
+            result.settings,
+            user_instances_only_gt=settings.user_instances_only_gt,
+            predictions_used=used,
+        ),
+        pairing=_pairing(sides, collected),
     )
-    metrics["provenance"]["inputs"] = {"ground_truth": gt_path, "predictions": pr_path}
-    metrics["settings"]["user_instances_only_gt"] = user_instances_only_gt
-    metrics["settings"]["predictions_used"] = (
-        "predicted instances"
-        if pr_has_predicted
-        else "all instances (file has no predicted instances)"
-    )
-    metrics["pairing"] = {
-        "videos": {
-            _video_key(v, g): (
-                {
-                    "predictions_video": _video_key(predictions.videos[pairs[g][0]], pairs[g][0]),
-                    "method": pairs[g][1],
-                }
-                if g in pairs
-                else {"predictions_video": None, "method": "unpaired"}
-            )
-            for g, v in enumerate(ground_truth.videos)
-        },
-        "gt_frames_evaluated": len(arrays["gt"]),
-        "gt_frames_without_predictions": gt_frames_without_predictions,
-    }
-    unpaired = [g for g in range(len(ground_truth.videos)) if g not in pairs]
-    if unpaired and n_pred_instances:
-        metrics["notes"].append(
+    unpaired = [g for g in range(len(ground_truth.videos)) if g not in sides.pairs]
+    if unpaired and sides.n_pred_instances:
+        result = result.with_note(
             f"{len(unpaired)} ground-truth video(s) have no matching predictions video; their "
             "frames count as missed"
         )
-    return metrics
+    return result

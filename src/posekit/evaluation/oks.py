@@ -12,6 +12,10 @@ visible node has OKS 0 with every prediction (COCO ignores such instances anyway
 
 The instance area is the area (width * height) of the bounding box of the GT instance's
 visible points; posekit has no segmentation masks, so this replaces COCO's mask area.
+
+:func:`oks_matrix` is posekit's one OKS formula: the tracker's OKS similarity
+(:func:`posekit.tracking.similarity.oks_similarity`) calls it with the track's pose as the
+reference. Visibility and boxes come from :mod:`posekit.keypoints`.
 """
 
 from __future__ import annotations
@@ -21,45 +25,53 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from posekit.errors import ConfigError
+from posekit.keypoints import bounding_boxes, box_areas, visible_mask
 
 DEFAULT_OKS_SIGMA = 0.025
 """Per-node OKS sigma used when none is given (sleap-nn's default, the same for every node)."""
 
 OksSigmas = float | Sequence[float] | np.ndarray | Mapping[str, float]
 
+AREA_DEFINITION = (
+    "width * height of the bounding box of the ground-truth instance's visible points "
+    "(square pixels)"
+)
+"""The object area of the OKS formula, as recorded in metrics files."""
 
-def visible_mask(points: np.ndarray) -> np.ndarray:
-    """Return a boolean mask ``(..., K)``: True where a point has finite x and y."""
-    return np.isfinite(points).all(axis=-1)
+OKS_FORMULA = (
+    "OKS = mean over GT-visible nodes of exp(-d^2 / ((2*sigma)^2 * (area + eps) * 2)), "
+    "eps = 2.2e-16; a missing predicted point scores 0"
+)
+"""The OKS formula computed by :func:`oks_matrix`, as recorded in metrics files."""
 
 
 def instance_areas(points: np.ndarray) -> np.ndarray:
-    """Area of the bounding box of each instance's visible points.
+    """COCO area of each instance: the area of the bounding box of its visible points.
 
     Args:
         points: ``(N, K, 2)`` array; missing points are NaN.
 
     Returns:
-        ``(N,)`` float64 areas in square pixels; 0 for an instance with fewer than one
-        visible point or whose visible points lie on one horizontal or vertical line.
+        ``(N,)`` float64 areas in square pixels; 0 for an instance without a visible point
+        or whose visible points lie on one horizontal or vertical line (no floor: COCO
+        scores such an instance by exact hits only).
     """
-    return _box_sides(points).prod(axis=-1)
+    return np.nan_to_num(box_areas(_instances(points), floor=0.0), nan=0.0)
 
 
 def instance_diagonals(points: np.ndarray) -> np.ndarray:
-    """Diagonal length (pixels) of the bounding box of each instance's visible points ``(N,)``."""
-    return np.hypot(*np.moveaxis(_box_sides(points), -1, 0))
+    """Diagonal length (pixels) of the bounding box of each instance's visible points ``(N,)``;
+    0 for an instance without a visible point."""
+    boxes = bounding_boxes(_instances(points))
+    diagonal = np.hypot(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
+    return np.nan_to_num(diagonal, nan=0.0)
 
 
-def _box_sides(points: np.ndarray) -> np.ndarray:
+def _instances(points: np.ndarray) -> np.ndarray:
     points = np.asarray(points, dtype=np.float64)
     if points.ndim != 3 or points.shape[-1] != 2:
         raise ValueError(f"points must have shape (N, K, 2); got {points.shape}")
-    vis = visible_mask(points)[..., None]
-    lo = np.where(vis, points, np.inf).min(axis=1)
-    hi = np.where(vis, points, -np.inf).max(axis=1)
-    sides = hi - lo
-    return np.where(np.isfinite(sides), sides, 0.0)
+    return points
 
 
 def resolve_sigmas(sigmas: OksSigmas | None, node_names: Sequence[str] | int) -> np.ndarray:
@@ -113,15 +125,16 @@ def resolve_sigmas(sigmas: OksSigmas | None, node_names: Sequence[str] | int) ->
 
 
 def oks_matrix(
-    gt: np.ndarray, pred: np.ndarray, areas: np.ndarray, sigmas: np.ndarray
+    gt: np.ndarray, pred: np.ndarray, areas: np.ndarray, sigmas: float | np.ndarray
 ) -> np.ndarray:
-    """OKS between every GT instance and every predicted instance of one frame.
+    """OKS between every GT (reference) instance and every predicted instance of one frame.
 
     Args:
         gt: ``(G, K, 2)`` ground-truth points (NaN = not labelled / not visible).
         pred: ``(P, K, 2)`` predicted points (NaN = not predicted).
         areas: ``(G,)`` area of each GT instance (see :func:`instance_areas`).
-        sigmas: ``(K,)`` per-node sigmas (see :func:`resolve_sigmas`).
+        sigmas: ``(K,)`` per-node sigmas (see :func:`resolve_sigmas`), or one number for
+            every node.
 
     Returns:
         ``(G, P)`` float64 OKS values in ``[0, 1]``.

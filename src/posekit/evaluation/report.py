@@ -1,46 +1,37 @@
-"""Writing metrics to disk: JSON-safe conversion and atomic save."""
+"""Metrics files: :func:`save_metrics` writes an :class:`EvaluationResult` atomically,
+:func:`load_metrics` reads one back (schema in docs/metrics.md, "The metrics file")."""
 
 from __future__ import annotations
 
-import json
-import math
 import os
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
-import numpy as np
-
+from posekit.errors import DataError
+from posekit.evaluation.results import EvaluationResult
 from posekit.utils import atomic_write_text
 
 
-def to_json_safe(value: Any) -> Any:
-    """Convert numpy scalars / arrays to Python values and NaN / inf to None, recursively."""
-    if isinstance(value, Mapping):
-        return {str(k): to_json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_json_safe(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return [to_json_safe(v) for v in value.tolist()]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, Path):
-        return str(value)
-    return value
-
-
-def save_metrics(metrics: Mapping[str, Any], path: str | os.PathLike[str]) -> Path:
-    """Write ``metrics`` as indented JSON to ``path`` atomically (undefined values -> null).
+def save_metrics(result: EvaluationResult, path: str | os.PathLike[str]) -> Path:
+    """Write ``result`` as indented JSON to ``path`` atomically (undefined values -> null).
 
     Returns:
         The path written.
     """
-    text = json.dumps(to_json_safe(metrics), indent=2, allow_nan=False)
-    return atomic_write_text(path, text + "\n")
+    return atomic_write_text(path, result.to_json())
 
 
-def load_metrics(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read a metrics JSON written by :func:`save_metrics`."""
-    return json.loads(Path(path).read_text(encoding="utf-8"))
+def load_metrics(path: str | os.PathLike[str]) -> EvaluationResult:
+    """Read a metrics JSON written by :func:`save_metrics` (or by an older posekit).
+
+    Raises:
+        DataError: missing or unreadable file, not a metrics file, or a newer schema.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise DataError(
+            f"{path}: cannot read the metrics file ({exc}); expected a metrics JSON written "
+            "by posekit eval or by training (metrics.val.json). Check the path."
+        ) from exc
+    return EvaluationResult.from_json(text, source=str(path))

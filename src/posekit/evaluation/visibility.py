@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from posekit.evaluation.oks import visible_mask
+from posekit.keypoints import visible_mask
 
 
 def visibility_counts(

@@ -1,40 +1,23 @@
 """Runtimes for the inference graph: torch (eager, any device) and ONNX Runtime (CPU).
 
 Both take preprocessed images ``float32 (B, C, H, W)`` and a peak threshold and return the
-graph's outputs (:data:`~posekit.inference.graph.GRAPH_OUTPUTS`) as numpy arrays, so the
+graph's outputs (named by the model type's ``graph_outputs``) as numpy arrays, so the
 predictors never know which one runs. The ONNX backend imports neither torch nor Lightning,
 which keeps inference memory small.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 
+from posekit.decoding.predictors import Backend
 from posekit.errors import ModelError
-from posekit.inference.run_folder import ONNX_META, ONNX_NAME, RunFolder
+from posekit.inference.run_folder import INT8_NAME, ONNX_NAME, RunFolder, int8_is_safe
 
 BACKENDS = ("auto", "torch", "onnx")
-
-
-class Backend(Protocol):
-    """What a runtime offers the predictors."""
-
-    name: str
-    output_names: tuple[str, ...]
-
-    def run(self, images: np.ndarray, threshold: float) -> dict[str, np.ndarray]:
-        """Run the graph on a batch of preprocessed images."""
-
-
-def _graph_outputs(head_type: str) -> tuple[str, ...]:
-    from posekit.inference.graph_outputs import GRAPH_OUTPUTS
-
-    return GRAPH_OUTPUTS[head_type]
 
 
 class TorchBackend:
@@ -52,7 +35,7 @@ class TorchBackend:
         self.torch = torch
         self.device = torch.device(_pick_device(device))
         model = load_pose_model(run)
-        self.graph = InferenceGraph(model, run.head_type, run.strides, refinement,
+        self.graph = InferenceGraph(model, run.model_type, refinement,
                                     integral_patch_size).eval().to(self.device)
         self.graph.model.to(memory_format=torch.channels_last)
         self.output_names = self.graph.output_names
@@ -112,6 +95,7 @@ class OnnxBackend:
                 "written by `posekit export`. Delete it and export again."
             ) from exc
         self.output_names = tuple(o.name for o in self.session.get_outputs())
+        self.path = Path(onnx_path)
 
     def run(self, images: np.ndarray, threshold: float) -> dict[str, np.ndarray]:
         """Run ``images`` in chunks of :attr:`chunk_size` (default one image per call).
@@ -158,16 +142,15 @@ def make_backend(run: RunFolder, backend: str = "auto", device: str = "auto",
     run's quantized graph (``posekit export --int8``); ``"auto"`` does so only when its
     measured accuracy change is negligible (see :mod:`posekit.inference.quantize`).
     """
-    from posekit.inference.quantize import INT8_NAME, int8_is_safe, int8_quality
-
     if backend not in BACKENDS:
         raise ModelError(f"backend: got {backend!r}; expected one of {', '.join(BACKENDS)}.")
     if precision not in PRECISIONS:
         raise ModelError(f"precision: got {precision!r}; expected one of {', '.join(PRECISIONS)}.")
     onnx = run.onnx_path
-    meta = json.loads((run.path / ONNX_META).read_text()) if onnx is not None else {}
+    meta = run.onnx_meta if onnx is not None else {}
+    quality = run.int8_quality
     if precision == "int8":
-        if int8_quality(run) is None or onnx is None:
+        if quality is None or onnx is None:
             raise ModelError(
                 f"{run.path}: no up-to-date {INT8_NAME}; expected a quantized graph for "
                 f"--precision int8. Run `posekit export {run.path} --int8` first."
@@ -186,12 +169,12 @@ def make_backend(run: RunFolder, backend: str = "auto", device: str = "auto",
                 f"{onnx}: exported with refinement {meta.get('refinement')!r}, not "
                 f"{refinement!r}; export again with that refinement or use --backend torch."
             )
-        if precision == "auto" and int8_is_safe(int8_quality(run)):
+        if precision == "auto" and int8_is_safe(quality):
             return OnnxBackend(run.path / INT8_NAME)
         return OnnxBackend(onnx)
     if backend == "auto" and onnx is not None and device in ("auto", "cpu"):
         if meta.get("refinement") == refinement and _no_accelerator(device):
-            if precision == "auto" and int8_is_safe(int8_quality(run)):
+            if precision == "auto" and int8_is_safe(quality):
                 return OnnxBackend(run.path / INT8_NAME)
             return OnnxBackend(onnx)
     return TorchBackend(run, device=device, refinement=refinement)

@@ -32,8 +32,7 @@ def export_onnx(run: RunFolder, refinement: str | None = "integral",
     that is a multiple of the backbone's stride) and a scalar ``threshold``.
     """
     model = load_pose_model(run)
-    graph = InferenceGraph(model, run.head_type, run.strides, refinement,
-                           integral_patch_size).eval()
+    graph = InferenceGraph(model, run.model_type, refinement, integral_patch_size).eval()
     h, w = _example_size(run)
     images = torch.rand(2, model.in_channels, h, w)
     threshold = torch.tensor(0.2)
@@ -49,12 +48,11 @@ def export_onnx(run: RunFolder, refinement: str | None = "integral",
             input_names=["images", "threshold"], output_names=names,
             dynamic_axes=dynamic, do_constant_folding=True,
         )
-    stat = run.checkpoint.stat()
     meta = {
         "posekit_version": __version__,
         "head_type": run.head_type,
         "checkpoint": run.checkpoint.name,
-        "checkpoint_mtime_ns": stat.st_mtime_ns,
+        "checkpoint_sha256": run.checkpoint_digest,
         "refinement": refinement,
         "integral_patch_size": integral_patch_size,
         "outputs": names,

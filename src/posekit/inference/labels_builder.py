@@ -11,8 +11,9 @@ from posekit.decoding.predictors import FramePredictions
 class LabelsBuilder:
     """Accumulates :class:`FramePredictions` per video into ``PredictedInstance`` frames.
 
-    Identity models name tracks after their classes; with a tracker, tracks are named
-    ``track_<id>``. Frames must arrive in increasing order per video when tracking.
+    Identity models name tracks after their classes and store each instance's identity
+    confidence as its ``tracking_score`` (as SLEAP does); with a tracker, tracks are named
+    ``track_<id>`` and scored by the tracker. Frames must arrive in increasing order per video when tracking.
     """
 
     def __init__(self, skeleton: sio.Skeleton, class_names: tuple[str, ...] = ()) -> None:
@@ -61,7 +62,9 @@ class LabelsBuilder:
                 elif track_ids is not None and track_ids[n] >= 0:
                     track = self._track(int(track_ids[n]))
                 score = None
-                if tracking_scores is not None and n < len(tracking_scores):
+                if pred.class_scores is not None:
+                    score = float(pred.class_scores[n])  # identity confidence, as in SLEAP
+                elif tracking_scores is not None and n < len(tracking_scores):
                     score = float(tracking_scores[n])
                 instances.append(sio.PredictedInstance.from_numpy(
                     points_data=pred.points[n].astype(np.float64), skeleton=self.skeleton,

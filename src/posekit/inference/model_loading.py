@@ -8,7 +8,6 @@ from posekit.errors import ModelError
 from posekit.inference.run_folder import RunFolder
 from posekit.models.build import build_model
 from posekit.models.heads import PoseModel
-from posekit.model_types.registry import make_task
 
 #: Key under which posekit stamps what a checkpoint was trained as.
 CHECKPOINT_STAMP = "posekit"
@@ -51,10 +50,9 @@ def load_pose_model(run: RunFolder) -> PoseModel:
     """The run's network with its trained weights, in eval mode on the CPU."""
     checkpoint = read_checkpoint(str(run.checkpoint))
     check_stamp(checkpoint, run)
-    task = make_task(run.config.model_config, run.info)
     crop = run.info.crop_size
     input_size = (crop, crop) if crop else None
-    model = build_model(run.config.model_config, task.output_channels, input_size=input_size,
+    model = build_model(run.config.model_config, run.model_type.heads, input_size=input_size,
                         pretrained=False)
     state = checkpoint.get("state_dict", checkpoint) if isinstance(checkpoint, dict) else None
     if not isinstance(state, dict):

@@ -9,24 +9,36 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import sleap_io as sio
 
-from posekit.errors import DataError, ModelError
+from posekit.config.parse import suggest
+from posekit.errors import ConfigError, DataError, ModelError
 from posekit.inference.backends import make_backend
-from posekit.decoding.predictors import FramePredictions, Predictor, SingleInstancePredictor
+from posekit.decoding.predictors import FramePredictions, Predictor
 from posekit.inference.run_folder import RunFolder, open_run_folder
 from posekit.model_types.info import DataInfo
+
+if TYPE_CHECKING:
+    from posekit.decoding.class_map_grouping import ClassMapGroupingParams
+    from posekit.decoding.paf_grouping import PAFGroupingParams
 
 PathLike = str | os.PathLike[str]
 
 
 @dataclass
 class InferenceSettings:
-    """User options shared by every predictor."""
+    """User options shared by every predictor.
+
+    ``grouping`` sets bottom-up PAF grouping (:class:`~posekit.decoding.paf_grouping.
+    PAFGroupingParams`), ``class_grouping`` multi-class bottom-up grouping
+    (:class:`~posekit.decoding.class_map_grouping.ClassMapGroupingParams`); ``None`` keeps
+    their defaults.
+    """
 
     peak_threshold: float = 0.2
     max_instances: int | None = None
@@ -36,48 +48,42 @@ class InferenceSettings:
     batch_size: int = 8
     gt_centroids: bool = False
     precision: str = "auto"
+    grouping: PAFGroupingParams | None = None
+    class_grouping: ClassMapGroupingParams | None = None
 
 
 def build_predictor(runs: Sequence[RunFolder], settings: InferenceSettings) -> Predictor:
-    """The predictor for one run folder, or a centroid + instance pair."""
+    """The predictor for one run folder, or a first-stage + second-stage pair.
+
+    Each run's model type says how it is used (its ``stage``): ``"alone"`` predicts by
+    itself; ``"instances"`` needs a ``"centroids"`` model first (or ground-truth centroids
+    with ``gt_centroids``).
+    """
     s = settings
-    backend = lambda run: make_backend(run, s.backend, s.device, s.refinement,
-                                       s.precision)
-    types = [r.head_type for r in runs]
+    backend = lambda run: make_backend(run, s.backend, s.device, s.refinement, s.precision)
+    by_stage: dict[str, list[RunFolder]] = {}
+    for run in runs:
+        by_stage.setdefault(run.model_type.stage, []).append(run)
     if len(runs) == 1:
         run = runs[0]
-        if run.head_type == "single_instance":
-            return SingleInstancePredictor(run, backend(run), s.peak_threshold)
-        if run.head_type in ("bottomup", "multi_class_bottomup"):
-            from posekit.decoding.predictors_bottomup import BottomUpPredictor
-
-            return BottomUpPredictor(run, backend(run), s.peak_threshold, s.max_instances)
-        if run.head_type in ("centered_instance", "multi_class_topdown") and s.gt_centroids:
-            from posekit.decoding.predictors_topdown import TopDownPredictor
-
-            return TopDownPredictor(None, None, run, backend(run), s.peak_threshold,
-                                    s.max_instances, max(1, s.batch_size * 2))
-        if run.head_type == "centroid":
+        if run.model_type.stage == "alone" or (run.model_type.stage == "instances"
+                                               and s.gt_centroids):
+            return run.model_type.make_predictor(run, backend(run), s)
+        if run.model_type.stage == "instances":
             raise ModelError(
-                f"{run.path}: a centroid model only finds where animals are; top-down inference "
-                "needs its second stage too. Expected --model CENTROID_RUN --model "
-                "CENTERED_INSTANCE_RUN (a centered_instance or multi_class_topdown model)."
+                f"{run.path}: a {run.head_type} model predicts poses in crops around "
+                "centroids; top-down inference needs the centroid model too. Expected --model "
+                f"CENTROID_RUN --model {run.path}."
             )
-        raise ModelError(
-            f"{run.path}: a {run.head_type} model predicts poses in crops around centroids; "
-            "top-down inference needs the centroid model too. Expected --model CENTROID_RUN "
-            f"--model {run.path}."
-        )
-    if len(runs) == 2 and sorted(t == "centroid" for t in types) == [False, True]:
-        from posekit.decoding.predictors_topdown import TopDownPredictor
-
-        centroid = runs[types.index("centroid")]
-        instance = runs[1 - types.index("centroid")]
-        return TopDownPredictor(centroid, backend(centroid), instance, backend(instance),
-                                s.peak_threshold, s.max_instances, max(1, s.batch_size * 2))
+        return run.model_type.make_predictor(run, backend(run), s)  # refuses, saying why
+    if len(runs) == 2 and [len(by_stage.get(k, ())) for k in ("centroids", "instances")] == [1, 1]:
+        first, second = by_stage["centroids"][0], by_stage["instances"][0]
+        finder = first.model_type.make_finder(first, backend(first), s)
+        return second.model_type.make_predictor(second, backend(second), s, centroids=finder)
     raise ModelError(
-        f"models {', '.join(str(r.path) for r in runs)} ({', '.join(types)}): expected one "
-        "single_instance / bottomup / multi_class_bottomup model, or a centroid model plus a "
+        f"models {', '.join(str(r.path) for r in runs)} "
+        f"({', '.join(r.head_type for r in runs)}): expected one model that predicts alone "
+        "(single_instance, bottomup, multi_class_bottomup), or a centroid model plus a "
         "centered_instance or multi_class_topdown model."
     )
 
@@ -135,13 +141,19 @@ class PosePredictor:
 def load_model(*paths: PathLike, peak_threshold: float = 0.2, max_instances: int | None = None,
                refinement: str | None = "integral", backend: str = "auto",
                device: str = "auto", batch_size: int = 8,
-               gt_centroids: bool = False, precision: str = "auto") -> PosePredictor:
+               gt_centroids: bool = False, precision: str = "auto",
+               grouping: PAFGroupingParams | Mapping[str, Any] | None = None,
+               class_grouping: ClassMapGroupingParams | Mapping[str, Any] | None = None,
+               ) -> PosePredictor:
     """Load one run folder (or a centroid + centered-instance pair) for prediction.
 
     ``gt_centroids`` lets a centered-instance model run alone, cropping around anchors
     given with the frames (``predict_source(..., use_gt_centroids=True)`` on labels).
     ``precision`` ``"auto"`` uses a run's int8 graph only when its measured accuracy change
     is negligible; ``"fp32"`` never, ``"int8"`` always (see :mod:`posekit.inference.quantize`).
+    ``grouping`` (bottom-up PAF grouping) and ``class_grouping`` (multi-class bottom-up)
+    take the settings objects or a mapping of their fields, e.g.
+    ``grouping={"min_line_score": 0.3, "max_edge_length_ratio": 0.5}``.
     """
     if len(paths) == 1 and isinstance(paths[0], (list, tuple)):
         paths = tuple(paths[0])
@@ -149,8 +161,37 @@ def load_model(*paths: PathLike, peak_threshold: float = 0.2, max_instances: int
         raise ModelError("load_model: no model given; expected at least one run folder.")
     runs = [open_run_folder(p) for p in paths]
     settings = InferenceSettings(peak_threshold, max_instances, refinement, backend, device,
-                                 batch_size, gt_centroids, precision)
+                                 batch_size, gt_centroids, precision,
+                                 grouping_settings(grouping, "grouping"),
+                                 grouping_settings(class_grouping, "class_grouping"))
     return PosePredictor(runs, settings)
+
+
+def grouping_settings(value: object, field_name: str) -> Any:
+    """``value`` as :class:`PAFGroupingParams` (``field_name="grouping"``) or
+    :class:`ClassMapGroupingParams` (``"class_grouping"``); ``None`` stays ``None``.
+
+    Raises:
+        ConfigError: a mapping names a setting that does not exist.
+    """
+    if value is None:
+        return None
+    if field_name == "grouping":
+        from posekit.decoding.paf_grouping import PAFGroupingParams as cls
+    else:
+        from posekit.decoding.class_map_grouping import ClassMapGroupingParams as cls
+    if isinstance(value, cls):
+        return value
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{field_name}: got {type(value).__name__}; expected a mapping of "
+                          f"{cls.__name__} fields or a {cls.__name__}.")
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(value) - known)
+    if unknown:
+        hint = suggest(unknown[0], sorted(known))
+        raise ConfigError(f"{field_name}.{unknown[0]}: not a grouping setting; expected one "
+                          f"of {', '.join(sorted(known))}.{' ' + hint.capitalize() if hint else ''}")
+    return cls(**dict(value))
 
 
 @dataclass
@@ -179,7 +220,9 @@ def predict_source(model: PosePredictor, source: PathLike | sio.Labels,
         model: From :func:`load_model`.
         source: Path of a video / image folder / labels file, or ``sio.Labels``.
         frames: Frame indices or text such as ``"0-999"``.
-        tracker: A :class:`posekit.tracking.Tracker` to link instances into tracks.
+        tracker: A :class:`posekit.tracking.Tracker` to link instances into tracks; its
+            clean-up post-pass (short tracks, fragments, gaps), when its configuration asks
+            for one, runs on the result.
         progress: Called as ``progress(done, total)`` after every batch.
         use_gt_centroids: With a centered-instance model alone and a labels source, crop
             around the labelled instances' anchors instead of running a centroid model.
@@ -203,19 +246,22 @@ def predict_source(model: PosePredictor, source: PathLike | sio.Labels,
         gt_anchor = labelled_anchor_lookup(labels_in, model.predictor.info)
     done, start = 0, time.perf_counter()
     for batch in src:
+        extra = {}
         if gt_anchor is not None:
-            centroids = [gt_anchor(batch.video, int(f)) for f in batch.frame_indices]
-            preds = model.predictor.predict_frames(batch.images, batch.frame_indices,
-                                                   centroids=centroids)
-        else:
-            preds = model.predictor.predict_frames(batch.images, batch.frame_indices,
-                                                   prepared=batch.prepared)
+            extra["centroids"] = [gt_anchor(batch.video, int(f)) for f in batch.frame_indices]
+        preds = model.predictor.predict_frames(batch.images, batch.frame_indices,
+                                               prepared=batch.prepared, **extra)
         builder.add(batch.video, preds, batch.images if tracker is not None else None, tracker)
         done += len(batch.frame_indices)
         if progress is not None:
             progress(done, len(src))
     seconds = time.perf_counter() - start
     labels = builder.finish(tracker)
+    if tracker is not None:
+        from posekit.inference.track_postpass import apply_postpass, needs_postpass
+
+        if needs_postpass(tracker.config):
+            labels = apply_postpass(labels, tracker.config)
     labels.provenance["posekit_models"] = [str(r.path) for r in model.runs]
     backends = {getattr(b, "name", "") for b in _backends(model.predictor)}
     return InferenceReport(labels, done, seconds, list(getattr(src, "skipped", [])),

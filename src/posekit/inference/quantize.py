@@ -24,16 +24,21 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from posekit.errors import ModelError
-from posekit.inference.run_folder import ONNX_NAME, RunFolder
+from posekit.inference.run_folder import (
+    AUTO_MAX_MEAN_SHIFT_PX,
+    INT8_META,
+    INT8_NAME,
+    ONNX_NAME,
+    RunFolder,
+    file_digest,
+)
 from posekit.utils.atomic import atomic_path, atomic_write_text
 
 if TYPE_CHECKING:
     import onnx
 
-INT8_NAME = "model.int8.onnx"
-INT8_META = "model.int8.onnx.json"
-#: ``--precision auto`` picks int8 only when points move less than this, on average.
-AUTO_MAX_MEAN_SHIFT_PX = 0.5
+__all__ = ["AUTO_MAX_MEAN_SHIFT_PX", "nodes_to_quantize", "point_shift", "quantize_int8"]
+
 CALIBRATION_FRAMES = 16
 #: Operators run in 8 bits inside the network (a Relu after a Conv is folded into it).
 QUANTIZED_OPS = ("Conv", "Relu", "MaxPool", "Resize", "Concat")
@@ -163,7 +168,7 @@ def quantize_int8(run: RunFolder) -> Path:
                         "Conv+Relu, MaxPool, Resize, Concat of the network except its first "
                         "Conv",
         "quantized_nodes": len(nodes),
-        "source_mtime_ns": source.stat().st_mtime_ns,
+        "source_sha256": file_digest(source),
         "calibration_frames": len(calibration),
         "compared_points": int(shift.size),
         "points_lost_or_gained": int((~np.isfinite(shift)).sum()),
@@ -174,24 +179,3 @@ def quantize_int8(run: RunFolder) -> Path:
     }
     atomic_write_text(run.path / INT8_META, json.dumps(meta, indent=1))
     return target
-
-
-def int8_quality(run: RunFolder) -> dict | None:
-    """The measured accuracy change of the run's int8 graph, when it exists."""
-    meta = run.path / INT8_META
-    source = run.path / ONNX_NAME
-    if not ((run.path / INT8_NAME).is_file() and meta.is_file() and source.is_file()):
-        return None
-    quality = json.loads(meta.read_text())
-    if quality.get("source_mtime_ns") != source.stat().st_mtime_ns:
-        return None  # made from an older float graph
-    return quality
-
-
-def int8_is_safe(quality: dict | None) -> bool:
-    """Whether ``--precision auto`` may use the int8 graph."""
-    if not quality or quality.get("mean_shift_px") is None:
-        return False
-    lost = quality.get("points_lost_or_gained", 0)
-    compared = max(1, quality.get("compared_points", 1))
-    return quality["mean_shift_px"] <= AUTO_MAX_MEAN_SHIFT_PX and lost / compared <= 0.02

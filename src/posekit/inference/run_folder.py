@@ -1,27 +1,61 @@
-"""A trained model's run folder, read without torch: config, checkpoint, exported graph.
+"""A trained model's run folder, read without torch: config, checkpoint, exported graphs.
 
 A run folder ``<ckpt_dir>/<run_name>/`` holds the resolved ``training_config.yaml``,
 ``best.ckpt`` (and/or ``last.ckpt``) and, once exported, ``model.onnx`` with
-``model.onnx.json`` (what the graph was exported from).
+``model.onnx.json`` (what the graph was exported from) and ``model.int8.onnx`` with
+``model.int8.onnx.json`` (its measured accuracy change).
+
+Run folders travel (copied from a cluster, zipped, renamed), so whether an exported graph
+is up to date follows file *contents*, never file times: ``model.onnx.json`` records the
+SHA-256 of the checkpoint it was exported from, ``model.int8.onnx.json`` the SHA-256 of the
+float graph it was quantized from. A copied folder therefore predicts exactly as the
+original, on the same runtime.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from posekit.config import effective_max_stride, load_config
 from posekit.config.schema import TrainingJobConfig
 from posekit.data.preprocessing import PreprocessingParams
 from posekit.errors import ModelError
+from posekit.model_types.base import ModelType
 from posekit.model_types.info import DataInfo, info_from_config
+from posekit.model_types.registry import model_type_of
 
 CONFIG_NAME = "training_config.yaml"
 ONNX_NAME = "model.onnx"
 ONNX_META = "model.onnx.json"
+INT8_NAME = "model.int8.onnx"
+INT8_META = "model.int8.onnx.json"
 CHECKPOINT_NAMES = ("best.ckpt", "last.ckpt")
+#: ``--precision auto`` picks int8 only when points move less than this, on average.
+AUTO_MAX_MEAN_SHIFT_PX = 0.5
+#: ... and when at most this share of points is lost or gained.
+AUTO_MAX_LOST_SHARE = 0.02
+
+
+def file_digest(path: str | os.PathLike[str]) -> str:
+    """SHA-256 of a file's contents, as hex."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 @dataclass
@@ -31,34 +65,65 @@ class RunFolder:
     path: Path
     config: TrainingJobConfig
     info: DataInfo
-    head_type: str
+    model_type: ModelType
     checkpoint: Path
     prep: PreprocessingParams
     max_stride: int
 
     @property
+    def head_type(self) -> str:
+        """The model type's name (the head set in ``model_config.head_configs``)."""
+        return self.model_type.name
+
+    @property
     def strides(self) -> dict[str, int]:
         """Output stride per output key of the model."""
-        from posekit.model_types.info import output_strides
+        return self.model_type.output_strides
 
-        return output_strides(self.config.model_config)
+    @cached_property
+    def checkpoint_digest(self) -> str:
+        """SHA-256 of the checkpoint (computed once per :class:`RunFolder`)."""
+        return file_digest(self.checkpoint)
+
+    @property
+    def onnx_meta(self) -> dict:
+        """What ``model.onnx`` was exported from (empty when there is none)."""
+        return _read_json(self.path / ONNX_META) or {}
 
     @property
     def onnx_path(self) -> Path | None:
-        """The exported graph, when it exists and matches the checkpoint."""
-        onnx, meta = self.path / ONNX_NAME, self.path / ONNX_META
-        if not (onnx.is_file() and meta.is_file()):
+        """The exported graph, when it exists and was exported from this checkpoint."""
+        onnx = self.path / ONNX_NAME
+        meta = _read_json(self.path / ONNX_META)
+        if not onnx.is_file() or meta is None:
             return None
-        try:
-            recorded = json.loads(meta.read_text())
-        except ValueError:
-            return None
-        stat = self.checkpoint.stat()
-        if recorded.get("checkpoint") != self.checkpoint.name or recorded.get(
-            "checkpoint_mtime_ns"
-        ) != stat.st_mtime_ns:
+        if meta.get("checkpoint_sha256") != self.checkpoint_digest:
             return None
         return onnx
+
+    @property
+    def int8_quality(self) -> dict | None:
+        """The measured accuracy change of the int8 graph, when it is up to date.
+
+        Up to date means quantized from the current, up-to-date ``model.onnx``.
+        """
+        onnx = self.onnx_path
+        quality = _read_json(self.path / INT8_META)
+        if onnx is None or quality is None or not (self.path / INT8_NAME).is_file():
+            return None
+        if quality.get("source_sha256") != file_digest(onnx):
+            return None  # made from another float graph
+        return quality
+
+
+def int8_is_safe(quality: dict | None) -> bool:
+    """Whether ``--precision auto`` may use an int8 graph with this measured quality."""
+    if not quality or quality.get("mean_shift_px") is None:
+        return False
+    lost = quality.get("points_lost_or_gained", 0)
+    compared = max(1, quality.get("compared_points", 1))
+    return (quality["mean_shift_px"] <= AUTO_MAX_MEAN_SHIFT_PX
+            and lost / compared <= AUTO_MAX_LOST_SHARE)
 
 
 def open_run_folder(path: str | os.PathLike[str]) -> RunFolder:
@@ -93,13 +158,13 @@ def open_run_folder(path: str | os.PathLike[str]) -> RunFolder:
             )
         checkpoint = found[0]
     config = load_config(config_path)
-    backbone = config.model_config.active_backbone
-    max_stride = effective_max_stride(backbone)
+    max_stride = effective_max_stride(config.model_config.active_backbone)
+    info = info_from_config(config)
     return RunFolder(
         path=path,
         config=config,
-        info=info_from_config(config),
-        head_type=config.model_config.head_type,
+        info=info,
+        model_type=model_type_of(config.model_config, info),
         checkpoint=checkpoint,
         prep=PreprocessingParams.from_config(config.data_config.preprocessing, max_stride),
         max_stride=max_stride,

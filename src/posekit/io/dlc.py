@@ -12,7 +12,15 @@ this module reads the project the way DeepLabCut defines it:
   bodyparts); rows where an individual has no visible point give no instance;
 * ``.h5`` is preferred over ``.csv`` when both exist;
 * image paths resolve relative to the project folder (``project_path`` and
-  ``video_sets`` in the config are ignored), so a moved project loads unchanged.
+  ``video_sets`` in the config are ignored), so a moved project loads unchanged;
+* a table with ``likelihood`` columns (DeepLabCut machine labels, e.g. a
+  ``machinelabels-iter0.h5`` passed as the path) gives predicted instances whose point
+  scores are the likelihoods;
+* config bodyparts without columns in a table are read as unlabelled (NaN) and reported;
+  table bodyparts missing from the config are an error.
+
+Repairs are issued as :class:`~posekit.io.repairs.LabelsRepairWarning` and recorded in
+``labels.provenance["posekit_repairs"]``.
 """
 
 from __future__ import annotations
@@ -27,17 +35,25 @@ import numpy as np
 from posekit.errors import DataError
 from posekit.io.dlc_table import DlcTable, read_dlc_table
 from posekit.io.images import image_file_size, natural_key
+from posekit.io.repairs import record_repairs, report_repair
+
+TABLE_PREFIXES = ("CollectedData_", "machinelabels")
+
+
+def is_dlc_table_file(path: Path) -> bool:
+    """Whether ``path`` is named like a DLC annotation or machine-labels table."""
+    return path.name.startswith(TABLE_PREFIXES) and path.suffix.lower() in (".h5", ".csv")
 
 
 def find_dlc_config(path: str | os.PathLike[str]) -> Path | None:
-    """``config.yaml`` of a DLC project given the folder, the config or a CollectedData file."""
+    """``config.yaml`` of a DLC project given the folder, the config or one of its tables."""
     path = Path(path)
     if path.is_dir():
         cand = path / "config.yaml"
         return cand if cand.is_file() else None
     if path.name.lower().endswith((".yaml", ".yml")):
         return path
-    if path.name.startswith("CollectedData_"):
+    if is_dlc_table_file(path):
         for parent in list(path.parents)[:3]:
             if (parent / "config.yaml").is_file():
                 return parent / "config.yaml"
@@ -101,21 +117,27 @@ def find_annotation_tables(project_dir: Path, scorer: str | None) -> list[Path]:
     return tables
 
 
-def _check_bodyparts(table: DlcTable, expected: list[str], config_path: Path) -> None:
+def _check_bodyparts(table: DlcTable, expected: list[str], config_path: Path) -> str | None:
+    """DataError for table bodyparts the config lacks; a repair message for unlabelled ones."""
     found = list(dict.fromkeys(table.bodyparts))
     extra = [p for p in found if p not in expected]
     missing = [p for p in expected if p not in found]
-    if extra or missing:
-        parts = []
-        if extra:
-            parts.append(f"bodyparts not in config.yaml: {extra}")
-        if missing:
-            parts.append(f"config.yaml bodyparts missing from the table: {missing}")
+    if extra:
+        also = f"; config.yaml bodyparts missing from the table: {missing}" if missing else ""
         raise DataError(
-            f"{table.path}: header disagrees with {config_path} ({'; '.join(parts)}); expected "
-            f"the bodyparts {expected}. Fix the bodyparts list in config.yaml or re-label "
+            f"{table.path}: header disagrees with {config_path} (bodyparts not in "
+            f"config.yaml: {extra}{also}); expected the bodyparts {expected}. Fix the "
+            "bodyparts list in config.yaml (a renamed or removed bodypart?) or re-label "
             "with the current config (DeepLabCut's check_labels / merge tools)."
         )
+    if missing:
+        return report_repair(
+            table.path,
+            f"config.yaml ({config_path}) bodyparts {missing} have no columns in this table; "
+            "they were read as unlabelled (missing) points in every frame.",
+            stacklevel=5,
+        )
+    return None
 
 
 def _resolve_image(stored: str, project_dir: Path, table_dir: Path) -> Path:
@@ -151,6 +173,42 @@ def _make_video(paths: list[Path]) -> Any:
     return video
 
 
+def _owner_points(
+    table: DlcTable, node_names: list[str], order: list[int]
+) -> dict[str | None, tuple[np.ndarray, np.ndarray | None]]:
+    """Per owner: ``(n_rows, n_nodes, 2)`` points in node order (NaN if absent) and, for
+    machine labels, ``(n_rows, n_nodes)`` likelihoods; rows in ``order``."""
+    owners = table.individuals if table.individuals is not None else [None] * len(table.bodyparts)
+    out: dict[str | None, tuple[np.ndarray, np.ndarray | None]] = {}
+    for owner in dict.fromkeys(owners):
+        col = np.full(len(node_names), -1)
+        for g, (o, part) in enumerate(zip(owners, table.bodyparts, strict=True)):
+            if o == owner:
+                col[node_names.index(part)] = g
+        present = col >= 0
+        pts = np.where(present[None, :, None], table.xy[:, np.maximum(col, 0)], np.nan)
+        scores = None
+        if table.likelihood is not None:
+            scores = np.where(present[None, :], table.likelihood[:, np.maximum(col, 0)], np.nan)
+            scores = scores[order]
+        out[owner] = (pts[order], scores)
+    return out
+
+
+def _instance(pts: np.ndarray, scores: np.ndarray | None, skeleton: Any, track: Any) -> Any:
+    """A user instance, or a predicted one (score: mean likelihood of its visible points)."""
+    import sleap_io as sio
+
+    if scores is None:
+        return sio.Instance.from_numpy(pts, skeleton=skeleton, track=track)
+    visible = ~np.isnan(pts).any(axis=-1)
+    point_scores = np.where(visible, np.nan_to_num(scores, nan=0.0), 0.0)
+    score = float(point_scores[visible].mean()) if visible.any() else 0.0
+    return sio.PredictedInstance.from_numpy(
+        pts, skeleton=skeleton, point_scores=point_scores, score=score, track=track
+    )
+
+
 def _table_to_frames(
     table: DlcTable,
     skeleton: Any,
@@ -169,28 +227,19 @@ def _table_to_frames(
             "Remove the duplicate rows."
         )
     video = _make_video([_resolve_image(p, project_dir, table.path.parent) for p in stored])
-    node_names = skeleton.node_names
-    owners = table.individuals if table.individuals is not None else [None] * len(table.bodyparts)
-    owner_names = list(dict.fromkeys(owners))
-    # For each owner: (n_rows, n_nodes, 2) points in skeleton node order, NaN if absent.
-    per_owner = {}
-    for owner in owner_names:
-        col = np.full(len(node_names), -1)
-        for g, (o, part) in enumerate(zip(owners, table.bodyparts, strict=True)):
-            if o == owner:
-                col[node_names.index(part)] = g
-        pts = np.where((col >= 0)[None, :, None], table.xy[:, np.maximum(col, 0)], np.nan)
-        per_owner[owner] = pts[order]
+    per_owner = _owner_points(table, list(skeleton.node_names), order)
     frames = []
     for frame_idx in range(len(stored)):
         instances = []
-        for owner in owner_names:
-            pts = per_owner[owner][frame_idx]
-            if np.isnan(pts).any(axis=-1).all():
+        for owner, (pts, scores) in per_owner.items():
+            if np.isnan(pts[frame_idx]).any(axis=-1).all():
                 continue
             instances.append(
-                sio.Instance.from_numpy(
-                    pts, skeleton=skeleton, track=tracks.get(owner) if owner else None
+                _instance(
+                    pts[frame_idx],
+                    None if scores is None else scores[frame_idx],
+                    skeleton,
+                    tracks.get(owner) if owner else None,
                 )
             )
         frames.append(sio.LabeledFrame(video=video, frame_idx=frame_idx, instances=instances))
@@ -198,6 +247,7 @@ def _table_to_frames(
 
 
 def _skeleton_from_config(cfg: dict[str, Any], parts: list[str], config_path: Path) -> Any:
+    """The config's skeleton (edges naming unknown bodyparts are warned and ignored)."""
     import sleap_io as sio
 
     edges: list[tuple[str, str]] = []
@@ -223,20 +273,55 @@ def _skeleton_from_config(cfg: dict[str, Any], parts: list[str], config_path: Pa
     return sio.Skeleton(nodes=list(parts), edges=edges, name=str(cfg.get("Task") or "dlc"))
 
 
+def _check_tables(
+    tables: list[DlcTable], cfg: dict[str, Any], config_path: Path, parts: list[str], multi: bool
+) -> tuple[list[str], list[str]]:
+    """Check every table against the config (its ``parts`` and ``multi``-animal flag).
+
+    Returns the track names and the repair messages.
+
+    Raises:
+        DataError: a table has bodyparts the config lacks, or its layout (single- or
+            multi-animal) differs from the config's.
+    """
+    track_names = [str(i) for i in (cfg.get("individuals") or [])] if multi else []
+    repairs: list[str] = []
+    for table in tables:
+        repairs.extend(table.repairs)
+        repaired = _check_bodyparts(table, parts, config_path)
+        if repaired:
+            repairs.append(repaired)
+        if multi != table.is_multianimal:
+            kind, has = (
+                ("multi-animal", "has") if table.is_multianimal else ("single-animal", "has no")
+            )
+            raise DataError(
+                f"{table.path}: is a {kind} table (it {has} 'individuals' header row) but "
+                f"{config_path} says multianimalproject={multi}; expected matching layouts. "
+                "Fix 'multianimalproject' in config.yaml, or restore the table's header."
+            )
+        track_names.extend(
+            o for o in dict.fromkeys(table.individuals or []) if o not in track_names
+        )
+    return track_names, repairs
+
+
 def load_dlc_project(path: str | os.PathLike[str]) -> Any:
     """Load a DeepLabCut project as sleap-io ``Labels``.
 
     Args:
-        path: the project folder, its ``config.yaml`` or one ``CollectedData_*`` file
-            (then only that folder's table is read).
+        path: the project folder, its ``config.yaml`` or one ``CollectedData_*`` /
+            ``machinelabels*`` table (then only that table is read).
 
     Returns:
-        ``sio.Labels`` with user instances; ``provenance`` records the config, the tables
-        read and, per video index, the stored image path of every frame index.
+        ``sio.Labels`` with user instances (predicted ones for machine labels);
+        ``provenance`` records the config, the tables read, per video index the stored
+        image path of every frame index, and ``posekit_repairs`` when a table was
+        repaired.
 
     Raises:
-        DataError: no config, no annotation table, or a table that disagrees with the
-            config's bodyparts.
+        DataError: no config, no annotation table, a malformed table, or a table with
+            bodyparts the config does not list.
     """
     import sleap_io as sio
 
@@ -254,7 +339,7 @@ def load_dlc_project(path: str | os.PathLike[str]) -> Any:
     cfg = read_dlc_config(config_path)
     project_dir = config_path.parent
     parts, multi = expected_bodyparts(cfg, config_path)
-    if path.is_file() and path.name.startswith("CollectedData_"):
+    if path.is_file() and is_dlc_table_file(path):
         table_paths = [path]
     else:
         table_paths = find_annotation_tables(project_dir, cfg.get("scorer"))
@@ -266,18 +351,7 @@ def load_dlc_project(path: str | os.PathLike[str]) -> Any:
         )
     tables = [read_dlc_table(p) for p in table_paths]
     skeleton = _skeleton_from_config(cfg, parts, config_path)
-    track_names: list[str] = [str(i) for i in (cfg.get("individuals") or [])] if multi else []
-    for table in tables:
-        _check_bodyparts(table, parts, config_path)
-        if multi != table.is_multianimal:
-            kind = "multi-animal" if table.is_multianimal else "single-animal"
-            raise DataError(
-                f"{table.path}: is a {kind} table but {config_path} says multianimalproject="
-                f"{multi}; expected matching layouts. Fix 'multianimalproject' in config.yaml."
-            )
-        for owner in table.individuals or []:
-            if owner not in track_names:
-                track_names.append(owner)
+    track_names, repairs = _check_tables(tables, cfg, config_path, parts, multi)
     tracks = {name: sio.Track(name=name) for name in track_names}
     videos, frames, frame_files = [], [], {}
     for table in tables:
@@ -297,4 +371,8 @@ def load_dlc_project(path: str | os.PathLike[str]) -> Any:
             "dlc_frame_files": frame_files,
         }
     )
+    machine = [t.path.as_posix() for t in tables if t.is_machine_labels]
+    if machine:
+        labels.provenance["dlc_machine_labels"] = machine
+    record_repairs(labels, repairs)
     return labels

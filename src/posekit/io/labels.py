@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from posekit.errors import DataError
-from posekit.io.dlc import find_dlc_config, load_dlc_project
+from posekit.io.dlc import find_dlc_config, is_dlc_table_file, load_dlc_project
 from posekit.io.images import IMAGE_EXTENSIONS
+from posekit.io.repairs import record_repairs, repairs_of
 from posekit.io.slp import load_slp_labels
 
 if TYPE_CHECKING:
@@ -38,6 +39,12 @@ def labels_format(path: PathLike) -> str:
         return "slp"
     if find_dlc_config(path) is not None:
         return "dlc"
+    if is_dlc_table_file(path):
+        raise DataError(
+            f"{path}: DeepLabCut table without its project (no config.yaml in the folders "
+            "above it); expected it in <project>/labeled-data/<video>/. Pass the table inside "
+            "its DeepLabCut project (the config gives the bodyparts and their order)."
+        )
     if path.is_dir():
         raise DataError(
             f"{path}: folder without config.yaml; expected a DeepLabCut project folder. "
@@ -163,6 +170,7 @@ def merge_labels(parts: Sequence[tuple[PathLike | str, sio.Labels]]) -> sio.Labe
         videos.extend(v for v in labels.videos if v not in videos)
     merged = sio.Labels(labeled_frames=frames, videos=videos, skeletons=[skeleton], tracks=tracks)
     merged.provenance["sources"] = [str(Path(src)) for src, _ in parts]
+    record_repairs(merged, [m for _, labels in parts for m in repairs_of(labels)])
     return merged
 
 
@@ -170,9 +178,18 @@ def load_training_labels(paths: Sequence[PathLike] | PathLike) -> sio.Labels:
     """Load and merge one or several labels files that share a skeleton (node names).
 
     Raises:
-        DataError: any file fails to load, or two files have different node names
-            (the message names both files and the differing nodes).
+        DataError: any file fails to load or holds no labelled frames, or two files have
+            different node names (the message names both files and the differing nodes).
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
-    return merge_labels([(p, load_labels(p)) for p in paths])
+    parts = []
+    for path in paths:
+        labels = load_labels(path)
+        if not labels.labeled_frames:
+            raise DataError(
+                f"{path}: holds no labelled frames; expected labelled frames to train or "
+                "validate on. Label frames first, or remove this file from the list."
+            )
+        parts.append((path, labels))
+    return merge_labels(parts)

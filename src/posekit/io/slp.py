@@ -5,6 +5,11 @@ resolves it relative to the *labels file* first (so a project folder can be move
 used from anywhere), then as stored, then as ``<labels folder>/<basename>``. A video that
 cannot be found is left closed: loading never fails because of it, and reading one of
 its frames raises a :class:`~posekit.errors.VideoError` naming the file.
+
+Malformed files (empty, not HDF5, truncated, without the SLEAP datasets, inconsistent
+tables, missing embedded images, instances on different skeletons) raise a
+:class:`~posekit.errors.DataError` naming the file and the problem; see
+:mod:`posekit.io.slp_check`.
 """
 
 from __future__ import annotations
@@ -14,6 +19,13 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import TYPE_CHECKING
 
 from posekit.errors import DataError
+from posekit.io.repairs import record_repairs
+from posekit.io.slp_check import (
+    check_embedded_images,
+    check_slp_container,
+    load_failure_message,
+    unify_skeletons,
+)
 
 if TYPE_CHECKING:
     import sleap_io as sio
@@ -105,7 +117,7 @@ def _relink(video: sio.Video, labels_dir: Path, open_backend: bool) -> None:
 
 
 def check_labels_file(path: Path) -> None:
-    """Raise DataError unless ``path`` is an existing HDF5 file (what .slp files are)."""
+    """Raise DataError unless ``path`` is an existing, non-empty HDF5 file (what .slp is)."""
     if not path.exists():
         raise DataError(
             f"{path}: file not found; expected a SLEAP labels file (.slp / .pkg.slp). "
@@ -115,6 +127,11 @@ def check_labels_file(path: Path) -> None:
         raise DataError(
             f"{path}: is a folder; expected a .slp file. For a DeepLabCut project pass "
             "the folder that holds config.yaml."
+        )
+    if path.stat().st_size == 0:
+        raise DataError(
+            f"{path}: is empty (0 bytes); expected a SLEAP labels file (.slp). An "
+            "interrupted save or copy leaves an empty file: re-export or re-copy it."
         )
     with open(path, "rb") as fh:
         head = fh.read(8)
@@ -138,27 +155,31 @@ def load_slp_labels(path: str | os.PathLike[str], open_videos: bool = True) -> s
         The sleap-io ``Labels``; ``provenance["filename"]`` is the absolute path.
 
     Raises:
-        DataError: missing file, not an HDF5 file, or a truncated / corrupt file.
+        DataError: missing or empty file, not an HDF5 file, a truncated / corrupt file,
+            one without the SLEAP datasets or with inconsistent tables, user-labelled
+            frames without embedded images, or instances on skeletons with different
+            nodes. Skeletons with the same nodes are merged (reported as a
+            :class:`~posekit.io.repairs.LabelsRepairWarning` and in
+            ``provenance["posekit_repairs"]``).
     """
     import sleap_io as sio
 
     path = Path(path)
     check_labels_file(path)
+    check_slp_container(path)
     abs_path = path.resolve()
     try:
         labels = sio.load_slp(abs_path.as_posix(), open_videos=False)
     except Exception as exc:
-        text = str(exc)
-        why = "is truncated" if "truncated" in text else "is corrupt or not a SLEAP labels file"
-        raise DataError(
-            f"{path}: {why} ({type(exc).__name__}: {text}); expected a complete SLEAP labels "
-            "file. Re-export or re-copy it (a partial download or an interrupted save "
-            "produces this)."
-        ) from exc
+        raise DataError(load_failure_message(path, exc)) from exc
+    inside = [
+        v for v in labels.videos if isinstance(v.filename, str) and Path(v.filename) == abs_path
+    ]
+    check_embedded_images(path, labels, inside)
+    repairs = unify_skeletons(labels, path)
     labels_dir = abs_path.parent
     for video in labels.videos:
-        inside = isinstance(video.filename, str) and Path(video.filename) == abs_path
-        if inside or is_embedded(video):
+        if any(video is v for v in inside) or is_embedded(video):
             if open_videos:
                 _open_in_place(video)
         else:
@@ -167,4 +188,5 @@ def load_slp_labels(path: str | os.PathLike[str], open_videos: bool = True) -> s
         if source is not None and not is_embedded(source):
             _relink(source, labels_dir, open_backend=False)
     labels.provenance["filename"] = abs_path.as_posix()
+    record_repairs(labels, repairs)
     return labels

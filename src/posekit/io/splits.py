@@ -166,7 +166,7 @@ def load_test_labels(path: PathLike) -> sio.Labels:
     """
     if str(path).lower().endswith(VIDEO_EXTENSIONS):
         raise DataError(
-            f"{path}: is a video; expected a labels file for evaluation. Videos are predicted "
-            "through posekit.io.sources.open_frame_source (posekit predict)."
+            f"{path}: is a video; expected a labels file for evaluation. Predict the video with "
+            "`posekit track VIDEO -m RUN_DIR` and evaluate on labelled frames instead."
         )
     return load_labels(path)

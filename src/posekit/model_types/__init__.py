@@ -1,8 +1,12 @@
-"""Model types as codecs: what each head learns (targets), how it is scored (loss), and how
-many channels it needs. One small class per model type, found by the config's head name
-(:func:`posekit.model_types.registry.make_task`), so datasets, the Lightning module and the
-predictors never branch on the model type.
+"""Model types: each head type of sleap-nn's configuration described once.
 
-Submodules are imported explicitly (``posekit.model_types.info`` is torch-free and used by
-inference without torch).
+One module per type (``single_instance.py``, ``centroid.py``, ``centered_instance.py``,
+``bottomup.py``, ``multi_class_bottomup.py``, ``multi_class_topdown.py``), each a
+:class:`~posekit.model_types.base.ModelType` subclass holding its heads, targets, dense
+decoding, predictor and preview; :mod:`posekit.model_types.registry` finds them by name.
+Datasets, the Lightning module, the exported graph, the predictors, the run finisher and
+the previews read the description and never compare type names.
+
+Nothing here imports torch at import time (:mod:`~posekit.model_types.info` and the type
+modules are torch-free; their torch-side methods import it when called).
 """

@@ -1,38 +1,42 @@
-"""Find the :class:`~posekit.model_types.base.Task` of a model configuration by its head name."""
+"""The registry of model types: the one place a model-type name is looked up."""
 
 from __future__ import annotations
 
-from posekit.errors import ConfigError
-from posekit.model_types.base import Task
-from posekit.model_types.info import DataInfo
-from posekit.model_types.types import (
-    BottomUpTask,
-    CenteredInstanceTask,
-    CentroidTask,
-    MultiClassBottomUpTask,
-    MultiClassTopDownTask,
-    SingleInstanceTask,
-)
+from typing import Any
 
-TASK_TYPES: dict[str, type[Task]] = {
-    cls.head_type: cls
-    for cls in (
-        SingleInstanceTask,
-        CentroidTask,
-        CenteredInstanceTask,
-        BottomUpTask,
-        MultiClassBottomUpTask,
-        MultiClassTopDownTask,
-    )
+from posekit.errors import ConfigError
+from posekit.model_types.base import ModelType
+from posekit.model_types.bottomup import BottomUp
+from posekit.model_types.centered_instance import CenteredInstance
+from posekit.model_types.centroid import Centroid
+from posekit.model_types.info import DataInfo
+from posekit.model_types.multi_class_bottomup import MultiClassBottomUp
+from posekit.model_types.multi_class_topdown import MultiClassTopDown
+from posekit.model_types.single_instance import SingleInstance
+
+#: Every model type by its head name in ``model_config.head_configs``.
+MODEL_TYPES: dict[str, type[ModelType]] = {
+    cls.name: cls
+    for cls in (SingleInstance, Centroid, CenteredInstance, BottomUp, MultiClassBottomUp,
+                MultiClassTopDown)
 }
 
 
-def make_task(model_config: object, info: DataInfo) -> Task:
-    """The task for ``model_config``'s (single) head type."""
-    head_type = model_config.head_type
-    if head_type not in TASK_TYPES:
+def model_type_class(name: str) -> type[ModelType]:
+    """The model type called ``name``.
+
+    Raises:
+        ConfigError: no such model type is registered.
+    """
+    try:
+        return MODEL_TYPES[name]
+    except KeyError:
         raise ConfigError(
-            f"model_config.head_configs.{head_type}: unknown model type; expected one of "
-            f"{', '.join(TASK_TYPES)}."
-        )
-    return TASK_TYPES[head_type](model_config.active_head, info)
+            f"model_config.head_configs.{name}: unknown model type; expected one of "
+            f"{', '.join(MODEL_TYPES)}."
+        ) from None
+
+
+def model_type_of(model_config: Any, info: DataInfo) -> ModelType:
+    """``model_config``'s model type, bound to its head configuration and ``info``."""
+    return model_type_class(model_config.head_type)(model_config.active_head, info)

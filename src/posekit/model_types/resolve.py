@@ -19,6 +19,7 @@ from posekit.data.cropping import crop_size_for_instances
 from posekit.errors import ConfigError, DataError
 from posekit.io.frames import FrameTable
 from posekit.model_types.info import DataInfo, skeleton_to_dict
+from posekit.model_types.registry import model_type_class
 
 
 @dataclass
@@ -104,6 +105,7 @@ def resolve_data(cfg: TrainingJobConfig, train_labels: sio.Labels, val_labels: s
     skeleton = _skeleton_of(train_labels, where)
     all_nodes = list(skeleton.node_names)
     head_type = cfg.model_config.head_type
+    kind = model_type_class(head_type)
     head = cfg.model_config.active_head
     part_names = _head_part_names(cfg)
     nodes = list(part_names) if part_names else all_nodes
@@ -119,12 +121,12 @@ def resolve_data(cfg: TrainingJobConfig, train_labels: sio.Labels, val_labels: s
     if confmaps is not None and hasattr(confmaps, "part_names"):
         confmaps.part_names = list(nodes)
     edges = _edges(cfg, skeleton, nodes)
-    if head_type == "bottomup":
+    if kind.needs_edges:
         if not edges:
             raise DataError(
-                f"{where}: a bottom-up model groups parts along skeleton edges, but the skeleton "
-                "has none among the predicted nodes; expected at least one edge. Add edges to "
-                "the skeleton or set model_config.head_configs.bottomup.pafs.edges."
+                f"{where}: a {head_type} model groups parts along skeleton edges, but the "
+                "skeleton has none among the predicted nodes; expected at least one edge. Add "
+                f"edges to the skeleton or set model_config.head_configs.{head_type}.pafs.edges."
             )
         head.pafs.edges = [[nodes[a], nodes[b]] for a, b in edges]
     classes = _classes(cfg, train_labels)
@@ -146,24 +148,8 @@ def resolve_data(cfg: TrainingJobConfig, train_labels: sio.Labels, val_labels: s
                        for a, b in skeleton.symmetry_inds
                        if names[a] in nodes and names[b] in nodes)
     crop_size = None
-    prep = cfg.data_config.preprocessing
-    backbone = cfg.model_config.active_backbone
-    max_stride = effective_max_stride(backbone)
-    if head_type in ("centered_instance", "multi_class_topdown"):
-        if prep.crop_size:
-            crop_size = int(prep.crop_size)
-            if crop_size % max_stride:
-                raise ConfigError(
-                    f"data_config.preprocessing.crop_size: {crop_size} is not a multiple of the "
-                    f"backbone's max_stride {max_stride}; expected e.g. "
-                    f"{-(-crop_size // max_stride) * max_stride}."
-                )
-        else:
-            pts = train.inst_points.astype(np.float64) * float(prep.scale)
-            crop_size = crop_size_for_instances(pts, int(prep.min_crop_size or 0), max_stride,
-                                                anchor_index)
-            prep.crop_size = crop_size
-            notes.append(f"crop_size computed from the largest instance: {crop_size} px")
+    if kind.stage == "instances":
+        crop_size = _resolve_crop_size(cfg, train, anchor_index, notes)
     _resolve_channels(cfg, train_labels, notes)
     cfg.data_config.skeletons = [skeleton_to_dict(skeleton)]
     info = DataInfo(
@@ -177,6 +163,29 @@ def resolve_data(cfg: TrainingJobConfig, train_labels: sio.Labels, val_labels: s
     )
     return ResolvedData(cfg, info, train, val, train_labels, val_labels, notes)
 
+
+
+def _resolve_crop_size(cfg: TrainingJobConfig, train: FrameTable, anchor_index: int | None,
+                       notes: list[str]) -> int:
+    """The instance models' crop side: the configured one (checked against the backbone's
+    stride) or the smallest that holds every training instance at any rotation."""
+    prep = cfg.data_config.preprocessing
+    max_stride = effective_max_stride(cfg.model_config.active_backbone)
+    if prep.crop_size:
+        crop_size = int(prep.crop_size)
+        if crop_size % max_stride:
+            raise ConfigError(
+                f"data_config.preprocessing.crop_size: {crop_size} is not a multiple of the "
+                f"backbone's max_stride {max_stride}; expected e.g. "
+                f"{-(-crop_size // max_stride) * max_stride}."
+            )
+        return crop_size
+    pts = train.inst_points.astype(np.float64) * float(prep.scale)
+    crop_size = crop_size_for_instances(pts, int(prep.min_crop_size or 0), max_stride,
+                                        anchor_index)
+    prep.crop_size = crop_size
+    notes.append(f"crop_size computed from the largest instance: {crop_size} px")
+    return crop_size
 
 
 def _video_channels(labels: sio.Labels) -> set[int]:

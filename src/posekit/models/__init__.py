@@ -1,12 +1,11 @@
 """Neural networks: backbones (UNet, ConvNeXt, Swin), head layers and ``build_model``.
 
-``build_model(model_config, output_channels)`` returns a :class:`PoseModel` whose
+``build_model(model_config, heads)`` (heads from the model type) returns a :class:`PoseModel` whose
 ``forward(x)`` maps ``(B, C, H, W)`` images in ``[0, 1]`` to ``{"confmaps" | "centroids" |
 "pafs" | "class_maps" | "class_vectors": tensor}``; see ``docs/models.md``.
 """
 
 from posekit.models.build import (
-    HEAD_OUTPUTS,
     build_backbone,
     build_model,
     count_parameters,
@@ -38,7 +37,6 @@ from posekit.models.unet import UNet, unet_filters
 
 __all__ = [
     "CONVNEXT_ARCHS",
-    "HEAD_OUTPUTS",
     "OUTPUT_ACTIVATIONS",
     "SWINT_ARCHS",
     "TORCHVISION_WEIGHTS",

@@ -3,7 +3,8 @@
 Order of operations:
 
 1. the backbone named in ``backbone_config`` (UNet / ConvNeXt / SwinT);
-2. one set of heads per backbone stack (see :data:`HEAD_OUTPUTS` for the output keys);
+2. one set of heads per backbone stack, as the model type describes them (``heads``: output
+   key, config block, channels, stride, layer kind; see :mod:`posekit.model_types`);
 3. ``init_weights`` ("default" keeps PyTorch's initialisation, "xavier" re-initialises);
 4. unless ``pretrained=False``: ImageNet weights (``pre_trained_weights``), then
    ``pretrained_backbone_weights`` and ``pretrained_head_weights`` (posekit ``.ckpt`` or
@@ -14,7 +15,8 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 from torch import nn
 
@@ -29,16 +31,6 @@ from posekit.models.swint import SwinT
 from posekit.models.unet import UNet
 
 logger = logging.getLogger(__name__)
-
-#: For each model type: ``{sub-head name in head_configs: output key}``.
-HEAD_OUTPUTS: dict[str, dict[str, str]] = {
-    "single_instance": {"confmaps": "confmaps"},
-    "centroid": {"confmaps": "centroids"},
-    "centered_instance": {"confmaps": "confmaps"},
-    "bottomup": {"confmaps": "confmaps", "pafs": "pafs"},
-    "multi_class_bottomup": {"confmaps": "confmaps", "class_maps": "class_maps"},
-    "multi_class_topdown": {"confmaps": "confmaps", "class_vectors": "class_vectors"},
-}
 
 INIT_METHODS = ("default", "xavier")
 
@@ -117,76 +109,67 @@ def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
 
-def _check_channels(output_channels: dict[str, int], head_type: str) -> dict[str, int]:
-    channels = {}
-    for sub, key in HEAD_OUTPUTS[head_type].items():
-        value = output_channels.get(key, 1 if key == "centroids" else None)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+class HeadLayout(Protocol):
+    """What the builder needs to know of one output head (a model type's ``HeadSpec``)."""
+
+    key: str
+    block: str
+    channels: int
+    stride: int
+    layer: str
+
+
+def _check_heads(heads: Sequence[HeadLayout], head_type: str, available: dict[int, int]
+                 ) -> None:
+    for head in heads:
+        field = f"model_config.head_configs.{head_type}.{head.block}"
+        if isinstance(head.channels, bool) or not isinstance(head.channels, int) or \
+                head.channels < 1:
             raise ConfigError(
-                f"model_config.head_configs.{head_type}.{sub}: needs the number of output "
-                f"channels under output_channels[{key!r}], got {value!r}; expected an integer "
-                ">= 1 (nodes for confmaps, 2 × edges for pafs, classes for class heads). Check "
-                "that the labels have the nodes / edges / tracks this head needs."
+                f"{field}: needs {head.channels!r} output channels; expected an integer >= 1 "
+                "(nodes for confmaps, 2 x edges for pafs, classes for class heads). Check that "
+                "the labels have the nodes / edges / tracks this head needs."
             )
-        channels[key] = value
-    return channels
-
-
-def _make_heads(
-    model_config: Any,
-    head_type: str,
-    backbone: nn.Module,
-    channels: dict[str, int],
-    input_size: tuple[int, int] | None,
-) -> tuple[list[dict[str, nn.Module]], dict[str, int]]:
-    head_config = _get(model_config.head_configs, head_type)
-    available = backbone.feature_channels
-    strides: dict[str, int] = {}
-    for sub, key in HEAD_OUTPUTS[head_type].items():
-        sub_config = _get(head_config, sub)
-        field = f"model_config.head_configs.{head_type}.{sub}"
-        if sub_config is None:
-            raise ConfigError(f"{field}: missing; a {head_type} model needs this head.")
-        if key == "class_vectors":
-            strides[key] = backbone.max_stride
-            continue
-        stride = _get(sub_config, "output_stride", 1)
-        if stride not in available:
+        if head.layer == "conv" and head.stride not in available:
             raise ConfigError(
-                f"{field}.output_stride: got {stride!r}; the backbone produces features at "
+                f"{field}.output_stride: got {head.stride!r}; the backbone produces features at "
                 f"strides {sorted(available)} (output_stride .. max_stride). Set the head's "
                 "output_stride to one of them, or lower the backbone's output_stride."
             )
-        strides[key] = stride
+
+
+def _make_heads(model_config: Any, heads: Sequence[HeadLayout], backbone: nn.Module,
+                input_size: tuple[int, int] | None
+                ) -> tuple[list[dict[str, nn.Module]], dict[str, int]]:
+    head_type = model_config.head_type
+    head_config = _get(model_config.head_configs, head_type)
+    available = backbone.feature_channels
+    _check_heads(heads, head_type, available)
+    # Class vectors read the deepest features, whatever their configured stride says.
+    strides = {h.key: (backbone.max_stride if h.layer == "class_vector" else h.stride)
+               for h in heads}
+
+    def class_vector_head(head: HeadLayout) -> nn.Module:
+        block = _get(head_config, head.block)
+        global_pool = bool(_get(block, "global_pool", True))
+        in_hw = None
+        if not global_pool:
+            if input_size is None:
+                raise ConfigError(
+                    f"model_config.head_configs.{head_type}.{head.block}.global_pool: false "
+                    "flattens the deepest features, so build_model needs the model input size "
+                    "(input_size=(height, width), e.g. the crop size); pass it or set "
+                    "global_pool: true."
+                )
+            in_hw = (input_size[0] // backbone.max_stride, input_size[1] // backbone.max_stride)
+        return ClassVectorHead(available[strides[head.key]], head.channels,
+                               num_fc_layers=int(_get(block, "num_fc_layers", 1)),
+                               num_fc_units=int(_get(block, "num_fc_units", 64)),
+                               global_pool=global_pool, in_hw=in_hw)
 
     def one_stack() -> dict[str, nn.Module]:
-        heads: dict[str, nn.Module] = {}
-        for sub, key in HEAD_OUTPUTS[head_type].items():
-            in_channels = available[strides[key]]
-            if key != "class_vectors":
-                heads[key] = ConvHead(in_channels, channels[key])
-                continue
-            sub_config = _get(head_config, sub)
-            global_pool = bool(_get(sub_config, "global_pool", True))
-            in_hw = None
-            if not global_pool:
-                if input_size is None:
-                    raise ConfigError(
-                        f"model_config.head_configs.{head_type}.class_vectors.global_pool: "
-                        "false flattens the deepest features, so build_model needs the model "
-                        "input size (input_size=(height, width), e.g. the crop size); pass it "
-                        "or set global_pool: true."
-                    )
-                in_hw = (input_size[0] // backbone.max_stride, input_size[1] // backbone.max_stride)
-            heads[key] = ClassVectorHead(
-                in_channels,
-                channels[key],
-                num_fc_layers=int(_get(sub_config, "num_fc_layers", 1)),
-                num_fc_units=int(_get(sub_config, "num_fc_units", 64)),
-                global_pool=global_pool,
-                in_hw=in_hw,
-            )
-        return heads
+        return {h.key: (class_vector_head(h) if h.layer == "class_vector"
+                        else ConvHead(available[strides[h.key]], h.channels)) for h in heads}
 
     return [one_stack() for _ in range(backbone.stacks)], strides
 
@@ -199,7 +182,7 @@ def _load_file(model: PoseModel, path: str, part: str) -> LoadReport:
 
 def build_model(
     model_config: Any,
-    output_channels: dict[str, int],
+    heads: Sequence[HeadLayout],
     input_size: tuple[int, int] | None = None,
     pretrained: bool = True,
 ) -> PoseModel:
@@ -208,9 +191,8 @@ def build_model(
     Args:
         model_config: a :class:`posekit.config.ModelConfig` (exactly one backbone and one
             head type set).
-        output_channels: channels per output key, from the data, e.g.
-            ``{"confmaps": n_nodes, "pafs": 2 * n_edges}``, ``{"confmaps": n_nodes,
-            "class_vectors": n_classes}``; ``"centroids"`` defaults to 1.
+        heads: the model type's heads (``ModelType.heads``: key, config block, channels,
+            stride and layer kind of every output).
         input_size: model input ``(height, width)``; only needed for a class-vector head
             with ``global_pool: false``.
         pretrained: load the pretrained weights named in the config (ImageNet,
@@ -220,13 +202,11 @@ def build_model(
     Returns:
         The model, with ``weight_reports`` (list of :class:`LoadReport`) attached.
     """
-    head_type = model_config.head_type
     backbone_type = model_config.backbone_type
     backbone_config = model_config.active_backbone
-    channels = _check_channels(output_channels, head_type)
     backbone = build_backbone(backbone_type, backbone_config)
-    heads, strides = _make_heads(model_config, head_type, backbone, channels, input_size)
-    model = PoseModel(backbone, heads, strides, head_type)
+    layers, strides = _make_heads(model_config, heads, backbone, input_size)
+    model = PoseModel(backbone, layers, strides)
 
     method = _get(model_config, "init_weights", "default") or "default"
     if method != "default":

@@ -106,7 +106,6 @@ class PoseModel(nn.Module):
         heads: one ``{output key: head module}`` dict per stack (intermediate stacks get
             their own heads, as in SLEAP); all stacks must use the same keys.
         output_strides: stride each output key reads its features at.
-        head_type: the model type (``"bottomup"``...), kept for consumers.
 
     ``forward(x)`` returns ``{key: tensor}`` for the last stack only;
     :meth:`forward_stacks` returns the outputs of every stack (for intermediate
@@ -118,13 +117,11 @@ class PoseModel(nn.Module):
         backbone: nn.Module,
         heads: list[dict[str, nn.Module]],
         output_strides: dict[str, int],
-        head_type: str,
     ):
         super().__init__()
         self.backbone = backbone
         self.heads = nn.ModuleList([nn.ModuleDict(stack_heads) for stack_heads in heads])
         self.output_strides: dict[str, int] = dict(output_strides)
-        self.head_type = head_type
         self.max_stride: int = int(backbone.max_stride)
         self.in_channels: int = int(backbone.in_channels)
         self.stacks: int = len(heads)

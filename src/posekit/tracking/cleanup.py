@@ -24,9 +24,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from posekit.errors import DataError
+from posekit.keypoints import visible_mask
 from posekit.tracking.config import TrackingConfig
 from posekit.tracking.matching import acceptable
-from posekit.tracking.similarity import pairwise_similarity, visible_mask
+from posekit.tracking.similarity import pairwise_similarity
 
 
 @dataclass(frozen=True)

@@ -38,8 +38,9 @@ class TrackingConfig:
         centroid_scale: Distance in pixels at which the centroid similarity falls to
             ``1/e``; ``None`` uses the size (square root of the bounding-box area) of the
             track's pose.
-        anchor_node: Node index used as the centroid where visible; ``None`` (or a missing
-            anchor) uses the mean of the visible nodes.
+        anchor_node: Node index used as the centroid (the anchor) where visible; ``None``
+            (or a missing anchor) uses the midpoint of the bounding box of the visible nodes
+            (:func:`posekit.keypoints.anchor_points`).
         match: ``"hungarian"`` (best total similarity) or ``"greedy"`` (best pair first).
         min_similarity: A match (and a fragment merge or a gap adoption in the post-pass)
             is accepted only if its similarity is at least this and above zero.

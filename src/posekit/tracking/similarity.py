@@ -4,51 +4,19 @@ Every function takes ``instances`` ``(n, K, 2)`` and ``candidates`` ``(m, K, 2)`
 nodes are NaN) and returns an ``(n, m)`` float64 matrix in ``[0, 1]``, 1 meaning
 identical. The candidate (a track's last pose) plays the reference role wherever the
 measure is asymmetric, as the ground truth does in COCO.
+
+Visibility, boxes, areas (floored at :data:`posekit.keypoints.MIN_BOX_AREA`) and anchors
+come from :mod:`posekit.keypoints`; OKS is :func:`posekit.evaluation.oks.oks_matrix`, the
+formula the evaluation uses.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from posekit.evaluation.oks import oks_matrix
+from posekit.keypoints import anchor_points, bounding_boxes, box_areas
 from posekit.tracking.config import TrackingConfig
-
-_MIN_AREA = 1.0  # px²; floor for degenerate poses (one visible node, collinear nodes)
-
-
-def visible_mask(points: np.ndarray) -> np.ndarray:
-    """``(n, K)`` bool: node has both coordinates finite."""
-    return np.isfinite(points).all(axis=-1)
-
-
-def bounding_boxes(points: np.ndarray) -> np.ndarray:
-    """``(n, 4)`` boxes ``(x0, y0, x1, y1)`` around the visible nodes; NaN rows if none."""
-    vis = visible_mask(points)[..., None]
-    lo = np.where(vis, points, np.inf).min(axis=1)
-    hi = np.where(vis, points, -np.inf).max(axis=1)
-    boxes = np.concatenate([lo, hi], axis=1)
-    boxes[~vis[:, :, 0].any(axis=1)] = np.nan
-    return boxes
-
-
-def box_areas(points: np.ndarray) -> np.ndarray:
-    """``(n,)`` bounding-box areas in pixels², floored at 1 px²; NaN for empty poses."""
-    boxes = bounding_boxes(points)
-    area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-    return np.maximum(area, _MIN_AREA)
-
-
-def centroids(points: np.ndarray, anchor_node: int | None = None) -> np.ndarray:
-    """``(n, 2)`` centroid per instance: the anchor node where visible, else the mean of
-    the visible nodes; NaN for an instance with no visible node."""
-    vis = visible_mask(points)
-    count = vis.sum(axis=1, keepdims=True)
-    total = np.where(vis[..., None], points, 0.0).sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        center = total / count
-    if anchor_node is not None:
-        anchor = points[:, anchor_node]
-        center = np.where(vis[:, anchor_node, None], anchor, center)
-    return center
 
 
 def oks_similarity(
@@ -61,23 +29,16 @@ def oks_similarity(
 
     ``OKS = mean over the candidate's visible nodes of exp(-d² / (2 · A · (2σ)²))`` with
     ``d`` the node distance and ``A`` the candidate's bounding-box area, or ``area`` (one
-    number, or one per candidate).
+    number, or one per candidate). This is :func:`posekit.evaluation.oks.oks_matrix` with
+    the candidates as the reference ("ground truth"), transposed.
     A node missing from the instance but visible in the candidate counts 0; nodes the
     candidate lacks are ignored. A candidate with no visible node scores 0.
     """
-    cand_vis = visible_mask(candidates)  # (m, K)
     if area is None:
         ref_area = box_areas(candidates)
     else:
         ref_area = np.broadcast_to(np.asarray(area, dtype=np.float64), (len(candidates),))
-    k2 = (2.0 * np.asarray(sigma, dtype=np.float64)) ** 2  # () or (K,)
-    d2 = ((instances[:, None] - candidates[None]) ** 2).sum(axis=-1)  # (n, m, K)
-    denom = 2.0 * ref_area[None, :, None] * k2
-    with np.errstate(invalid="ignore"):
-        ks = np.exp(-d2 / denom)
-    ks = np.where(np.isfinite(ks) & cand_vis[None], ks, 0.0)
-    n_ref = np.maximum(cand_vis.sum(axis=1), 1)
-    return ks.sum(axis=-1) / n_ref[None, :]
+    return oks_matrix(candidates, instances, ref_area, np.asarray(sigma, dtype=np.float64)).T
 
 
 def centroid_similarity(
@@ -86,14 +47,17 @@ def centroid_similarity(
     scale: float | np.ndarray | None = None,
     anchor_node: int | None = None,
 ) -> np.ndarray:
-    """``exp(-(d / s)²)`` of the centroid distance ``d``.
+    """``exp(-(d / s)²)`` of the distance ``d`` between anchors.
+
+    The anchor is :func:`posekit.keypoints.anchor_points`: the ``anchor_node`` where it is
+    visible, otherwise the midpoint of the bounding box of the visible nodes.
 
     ``s`` is ``scale`` in pixels (one number, or one per candidate), or (``None``) the
     candidate's size, the square root of its bounding-box area: a move of one body length
     scores ``1/e ≈ 0.37``. Instances or candidates without a visible node score 0.
     """
-    ci = centroids(instances, anchor_node)
-    cc = centroids(candidates, anchor_node)
+    ci = anchor_points(instances, anchor_node)
+    cc = anchor_points(candidates, anchor_node)
     d2 = ((ci[:, None] - cc[None]) ** 2).sum(axis=-1)
     if scale is None:
         s2 = box_areas(candidates)

@@ -27,10 +27,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from posekit.errors import ConfigError, DataError
+from posekit.keypoints import box_areas, visible_mask
 from posekit.tracking.config import TrackingConfig
 from posekit.tracking.flow import flow_shift, to_gray
 from posekit.tracking.matching import match
-from posekit.tracking.similarity import box_areas, pairwise_similarity, visible_mask
+from posekit.tracking.similarity import pairwise_similarity
 
 FrameInput = tuple[int, np.ndarray, np.ndarray | None, np.ndarray | None]
 
@@ -207,7 +208,8 @@ class Tracker:
         if cfg.anchor_node is not None and cfg.anchor_node >= n_nodes:
             raise ConfigError(
                 f"tracking.anchor_node: got {cfg.anchor_node}; expected a node index below "
-                f"{n_nodes}. Use a valid index, or null for the mean of the visible nodes."
+                f"{n_nodes}. Use a valid index, or null for the midpoint of the visible nodes' "
+                "bounding box."
             )
         degenerate = n_nodes == 1 and (
             cfg.similarity == "iou"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 import os
@@ -15,10 +13,8 @@ import lightning as L
 import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
+from posekit.training.training_log import EpochRow, read_training_log, training_log_text
 from posekit.utils.atomic import atomic_path, atomic_write_text
-
-LOG_COLUMNS = ("epoch", "train_loss", "val_loss", "lr", "train_time_s", "epoch_time_s",
-               "elapsed_s")
 
 
 def _metric(metrics: dict[str, Any], key: str) -> float:
@@ -39,12 +35,12 @@ class TrainingLogCSV(L.Callback):
     """Writes ``training_log.csv`` (epoch, train loss, val loss, lr, time) after every epoch.
 
     The file is rewritten atomically each epoch; on resume, rows of epochs that were already
-    logged are kept.
+    logged are kept. Its format and reader: :mod:`posekit.training.training_log`.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
-        self.rows: list[dict[str, float]] = []
+        self.rows: list[EpochRow] = []
         self._epoch_start = 0.0
         self._epoch_lr = math.nan
         self._train_end = 0.0
@@ -54,14 +50,10 @@ class TrainingLogCSV(L.Callback):
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         # After a resume has restored the epoch counter: keep the rows of finished epochs.
         if self.path.is_file():
-            with open(self.path, newline="") as fh:
-                self.rows = [
-                    {k: float(row.get(k) or "nan") for k in LOG_COLUMNS}
-                    for row in csv.DictReader(fh)
-                ]
-            self.rows = [r for r in self.rows if r["epoch"] < trainer.current_epoch]
+            logged = read_training_log(self.path).epochs
+            self.rows = [r for r in logged if r.epoch < trainer.current_epoch]
             if self.rows:
-                self._elapsed_before = self.rows[-1]["elapsed_s"]
+                self._elapsed_before = self.rows[-1].elapsed_s or 0.0
         self._fit_start = time.perf_counter()
 
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
@@ -76,23 +68,20 @@ class TrainingLogCSV(L.Callback):
         metrics = trainer.callback_metrics
         now = time.perf_counter()
         train_end = self._train_end if self._train_end > self._epoch_start else now
-        row = {
-            "epoch": float(trainer.current_epoch),
+        defined = {
             "train_loss": _metric(metrics, "train_loss"),
             "val_loss": _metric(metrics, "val_loss"),
             "lr": self._epoch_lr,
-            "train_time_s": train_end - self._epoch_start,
-            "epoch_time_s": now - self._epoch_start,
-            "elapsed_s": self._elapsed_before + (now - self._fit_start),
         }
-        self.rows.append(row)
+        self.rows.append(EpochRow(
+            epoch=int(trainer.current_epoch),
+            **{k: (v if math.isfinite(v) else None) for k, v in defined.items()},
+            train_time_s=train_end - self._epoch_start,
+            epoch_time_s=now - self._epoch_start,
+            elapsed_s=self._elapsed_before + (now - self._fit_start),
+        ))
         if trainer.is_global_zero:
-            buffer = io.StringIO()
-            writer = csv.DictWriter(buffer, fieldnames=LOG_COLUMNS)
-            writer.writeheader()
-            for r in self.rows:
-                writer.writerow({k: (int(r[k]) if k == "epoch" else r[k]) for k in LOG_COLUMNS})
-            atomic_write_text(self.path, buffer.getvalue())
+            atomic_write_text(self.path, training_log_text(self.rows))
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import sleap_io as sio
 
-from posekit.evaluation import evaluate_arrays
+from posekit.evaluation import EvaluationResult, evaluate_arrays
 from posekit.inference.backends import make_backend
 from posekit.inference.pipeline import labelled_anchor_lookup
 from posekit.decoding.predictors_topdown import CentroidFinder
@@ -13,7 +13,8 @@ from posekit.inference.run_folder import RunFolder
 from posekit.io.sources import open_frame_source
 
 
-def evaluate_centroids(run: RunFolder, labels: sio.Labels, peak_threshold: float = 0.2) -> dict:
+def evaluate_centroids(run: RunFolder, labels: sio.Labels,
+                       peak_threshold: float = 0.2) -> EvaluationResult:
     """Metrics of the anchors a centroid model finds, as one-node instances."""
     finder = CentroidFinder(run, make_backend(run, "torch"), peak_threshold)
     truth = labelled_anchor_lookup(labels, run.info)
@@ -27,6 +28,6 @@ def evaluate_centroids(run: RunFolder, labels: sio.Labels, peak_threshold: float
             frames.append(int(f))
     metrics = evaluate_arrays(gt, pred, pred_scores=scores, frame_indices=frames,
                               node_names=["anchor"])
-    metrics["note"] = ("centroid model scored alone: predicted anchors vs labelled anchors "
-                       "(anchor_part, else the bounding-box midpoint), as one-node instances")
-    return metrics
+    return metrics.with_note("centroid model scored alone: predicted anchors vs labelled "
+                             "anchors (anchor_part, else the bounding-box midpoint), as "
+                             "one-node instances")

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import logging
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import sleap_io as sio
 
-from posekit.evaluation import evaluate, save_metrics
+from posekit.evaluation import (
+    EvaluationResult,
+    InferenceInfo,
+    TrainingInfo,
+    evaluate,
+    save_metrics,
+)
 from posekit.inference.export import export_onnx
 from posekit.inference.pipeline import load_model, predict_source
 from posekit.inference.run_folder import open_run_folder
@@ -18,7 +25,7 @@ logger = logging.getLogger("posekit.training")
 
 
 def evaluate_run(run_dir: Path, labels: sio.Labels, predictions_path: Path | None = None,
-                 peak_threshold: float = 0.2) -> dict:
+                 peak_threshold: float = 0.2) -> EvaluationResult:
     """Score one run folder's model on labelled frames, as far as it can work alone.
 
     A centered-instance (or multi-class top-down) model is run on the labelled instances'
@@ -26,23 +33,24 @@ def evaluate_run(run_dir: Path, labels: sio.Labels, predictions_path: Path | Non
     instances; every other model predicts the frames from scratch.
     """
     run = open_run_folder(run_dir)
-    head = run.head_type
-    if head == "centroid":
+    stage = run.model_type.stage
+    if stage == "centroids":
         from posekit.training.centroid_eval import evaluate_centroids
 
         return evaluate_centroids(run, labels, peak_threshold)
-    topdown = head in ("centered_instance", "multi_class_topdown")
+    topdown = stage == "instances"
     model = load_model(run_dir, backend="torch", gt_centroids=topdown,
                        peak_threshold=peak_threshold)
     report = predict_source(model, labels, use_gt_centroids=topdown)
     if predictions_path is not None:
         save_labels(report.labels, predictions_path)
-    metrics = evaluate(labels, report.labels)
-    metrics["inference"] = {"frames": report.frames, "seconds": report.seconds,
-                            "frames_per_second": report.frames_per_second}
+    metrics = replace(evaluate(labels, report.labels), inference=InferenceInfo(
+        frames=report.frames, seconds=report.seconds,
+        frames_per_second=report.frames_per_second))
     if topdown:
-        metrics["note"] = ("instances were cropped around the labelled anchors (ground-truth "
-                           "centroids); pair with a centroid model for end-to-end numbers")
+        metrics = metrics.with_note("instances were cropped around the labelled anchors "
+                                    "(ground-truth centroids); pair with a centroid model for "
+                                    "end-to-end numbers")
     return metrics
 
 
@@ -65,7 +73,8 @@ def finish_run(result, data) -> None:
             warnings.warn(f"{run_dir}: int8 quantization failed ({exc}); inference stays in "
                           "float.", stacklevel=2)
     metrics = evaluate_run(run_dir, data.val_labels, run_dir / "labels_pr.val.slp")
-    metrics["training"] = {"epochs": result.epochs, "wall_time_s": result.wall_time_s,
-                           "train_samples_per_s": result.train_samples_per_s}
+    metrics = replace(metrics, training=TrainingInfo(
+        epochs=result.epochs, wall_time_s=result.wall_time_s,
+        train_samples_per_s=result.train_samples_per_s))
     save_metrics(metrics, run_dir / "metrics.val.json")
     result.metrics = metrics

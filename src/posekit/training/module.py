@@ -8,15 +8,26 @@ the targets and losses (:mod:`posekit.model_types`), so this class never branche
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import lightning as L
 import torch
 from torch import Tensor, nn
 
 from posekit.data.augmentation import AugmentationParams, augment_batch
-from posekit.data.datasets import center_crop
-from posekit.model_types.base import Task
+from posekit.data.datasets import PoseSample, center_crop
+from posekit.model_types.base import ModelType
 from posekit.model_types.losses import OHKMParams
+
+
+class PreparedBatch(NamedTuple):
+    """A batch ready for the network: ``images`` float ``(B, C, H, W)`` in [0, 1] (augmented
+    and, for instance models, centre-cropped), ``points`` ``(B, N, K, 2)`` in their pixels,
+    and ``targets`` keyed by output (the model type's heads)."""
+
+    images: Tensor
+    points: Tensor
+    targets: dict[str, Tensor]
 
 
 @dataclass(frozen=True)
@@ -31,11 +42,11 @@ class OptimSettings:
 
 
 class PoseLightningModule(L.LightningModule):
-    """Trains a :class:`~posekit.models.heads.PoseModel` for one :class:`Task`.
+    """Trains a :class:`~posekit.models.heads.PoseModel` for one model type.
 
     Args:
         model: The network (backbone + heads).
-        task: The model type (targets and losses).
+        task: The model type (its targets and losses).
         optim: Optimizer / scheduler settings.
         augmentation: Training augmentation, or ``None``.
         ohkm: Online hard keypoint mining, or ``None``.
@@ -47,7 +58,7 @@ class PoseLightningModule(L.LightningModule):
     def __init__(
         self,
         model: nn.Module,
-        task: Task,
+        task: ModelType,
         optim: OptimSettings,
         augmentation: AugmentationParams | None = None,
         ohkm: OHKMParams | None = None,
@@ -64,7 +75,7 @@ class PoseLightningModule(L.LightningModule):
         self.crop_size = crop_size
         self.seed = int(seed)
         self.channels_last = channels_last
-        self.stamp: dict[str, object] = {"head_type": task.head_type,
+        self.stamp: dict[str, object] = {"head_type": task.name,
                                          "node_names": list(task.info.node_names)}
         self.samples_seen = 0
         self.scheduler: torch.optim.lr_scheduler.LRScheduler | None = None
@@ -75,27 +86,25 @@ class PoseLightningModule(L.LightningModule):
             self.model = self.model.to(memory_format=torch.channels_last)
 
     # ------------------------------------------------------------------ batches
-    def prepare_batch(
-        self, batch: dict[str, Tensor], train: bool
-    ) -> tuple[Tensor, Tensor, dict[str, Tensor]]:
+    def prepare_batch(self, batch: PoseSample, train: bool) -> PreparedBatch:
         """Images (float, augmented when ``train``), keypoints and targets of a batch."""
-        images = batch["image"].float().div_(255.0)
-        points = batch["points"].float()
+        images = batch.image.float().div_(255.0)
+        points = batch.points.float()
         if train and self.augmentation is not None:
             generator = torch.Generator(device=images.device)
             generator.manual_seed(self.seed * 1_000_003 + int(self.global_step))
             images, points = augment_batch(images, points, self.augmentation, generator)
-        if self.task.sample_kind == "instance" and self.crop_size is not None:
+        if self.task.crops_instances and self.crop_size is not None:
             images, points = center_crop(images, points, self.crop_size)
         if self.channels_last:
             images = images.contiguous(memory_format=torch.channels_last)
-        targets = self.task.make_targets(points, batch["classes"], tuple(images.shape[-2:]))
-        return images, points, targets
+        targets = self.task.make_targets(points, batch.classes, tuple(images.shape[-2:]))
+        return PreparedBatch(images, points, targets)
 
     def forward(self, images: Tensor) -> dict[str, Tensor]:
         return self.model(images)
 
-    def _step(self, batch: dict[str, Tensor], train: bool) -> tuple[Tensor, dict[str, Tensor]]:
+    def _step(self, batch: PoseSample, train: bool) -> tuple[Tensor, dict[str, Tensor]]:
         images, _, targets = self.prepare_batch(batch, train)
         ohkm = self.ohkm if train else None
         if getattr(self.model, "stacks", 1) > 1 and train:
@@ -113,9 +122,9 @@ class PoseLightningModule(L.LightningModule):
         if self.scheduler is not None:
             checkpoint["posekit_scheduler"] = self.scheduler.state_dict()
 
-    def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
+    def training_step(self, batch: PoseSample, batch_idx: int) -> Tensor:
         loss, parts = self._step(batch, train=True)
-        bs = batch["image"].shape[0]
+        bs = batch.image.shape[0]
         self.samples_seen += int(bs)
         self.log("train_loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=bs)
         if len(parts) > 1:
@@ -126,9 +135,9 @@ class PoseLightningModule(L.LightningModule):
     def on_validation_epoch_start(self) -> None:
         self._val_sum, self._val_count = 0.0, 0
 
-    def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
+    def validation_step(self, batch: PoseSample, batch_idx: int) -> Tensor:
         loss, parts = self._step(batch, train=False)
-        bs = batch["image"].shape[0]
+        bs = batch.image.shape[0]
         self._val_sum += float(loss.detach()) * bs
         self._val_count += int(bs)
         self.log("val_loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=bs)

@@ -27,11 +27,12 @@ from posekit.data.image_store import ImageStore, measure_frame_sizes
 from posekit.data.preprocessing import PreprocessingParams
 from posekit.data.sampler import EpochSampler, steps_per_epoch
 from posekit.errors import ConfigError, DataError
+from posekit.evaluation.results import EvaluationResult
 from posekit.io.splits import load_train_val
 from posekit.models.build import build_model, count_parameters
-from posekit.model_types.base import Task
+from posekit.model_types.base import ModelType
 from posekit.model_types.losses import OHKMParams
-from posekit.model_types.registry import make_task
+from posekit.model_types.registry import model_type_of
 from posekit.model_types.resolve import ResolvedData, resolve_data
 from posekit.training.cpu_numerics import flush_denormals
 from posekit.training.module import OptimSettings, PoseLightningModule
@@ -50,7 +51,7 @@ class TrainingResult:
     epochs: int
     train_samples_per_s: float
     wall_time_s: float
-    metrics: dict | None = None
+    metrics: EvaluationResult | None = None
     notes: list[str] = field(default_factory=list)
     interrupted: bool = False
 
@@ -106,10 +107,10 @@ def _stores(cfg: TrainingJobConfig, data: ResolvedData, run_dir: Path
     return stores[0], stores[1], prep
 
 
-def _datasets(cfg: TrainingJobConfig, task: Task, data: ResolvedData, train_store: ImageStore,
+def _datasets(cfg: TrainingJobConfig, task: ModelType, data: ResolvedData, train_store: ImageStore,
               val_store: ImageStore, aug: AugmentationParams | None):
     info = data.info
-    if task.sample_kind == "instance":
+    if task.crops_instances:
         geo = aug.geometric if aug is not None else None
         rotation = geo is not None and (geo.rotation_min != 0 or geo.rotation_max != 0)
         scale_min = geo.scale_min if geo is not None else 1.0
@@ -241,12 +242,12 @@ def train(config: TrainingJobConfig | str | os.PathLike[str] | dict,
     cfg = data.config
     run_dir = resolve_run_dir(cfg, resuming=bool(resume))
     run_dir.mkdir(parents=True, exist_ok=True)
-    task = make_task(cfg.model_config, data.info)
+    task = model_type_of(cfg.model_config, data.info)
     aug = _augmentation(cfg, data)
     train_store, val_store, _ = _stores(cfg, data, run_dir)
     train_ds, val_ds = _datasets(cfg, task, data, train_store, val_store, aug)
     crop = data.info.crop_size
-    model = build_model(cfg.model_config, task.output_channels,
+    model = build_model(cfg.model_config, task.heads,
                         input_size=(crop, crop) if crop else None)
     cfg.model_config.total_params = count_parameters(model)
     cfg.trainer_config.ckpt_dir = str(run_dir.parent)
@@ -257,9 +258,8 @@ def train(config: TrainingJobConfig | str | os.PathLike[str] | dict,
     _save_splits(data, run_dir)
     module = PoseLightningModule(model, task, optim_settings(cfg), aug,
                                  OHKMParams.from_config(tc.online_hard_keypoint_mining),
-                                 crop_size=crop if task.sample_kind == "instance" else None,
+                                 crop_size=crop if task.crops_instances else None,
                                  seed=seed, channels_last=True)
-    module.stamp = {"head_type": task.head_type, "node_names": list(data.info.node_names)}
     train_loader, val_loader = _loaders(cfg, train_ds, val_ds, seed)
     trainer = L.Trainer(
         max_epochs=int(tc.max_epochs),

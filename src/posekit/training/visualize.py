@@ -14,20 +14,7 @@ import lightning as L
 import numpy as np
 import torch
 
-from posekit.decoding.peaks import find_global_peaks, find_local_peaks
 from posekit.utils.atomic import atomic_path
-
-
-def predicted_points(outputs: dict[str, torch.Tensor], strides: dict[str, int],
-                     single: bool) -> np.ndarray:
-    """Peaks of the first sample's maps, ``(P, 2)`` model-input pixels."""
-    key = "centroids" if "centroids" in outputs else "confmaps"
-    maps = outputs[key][:1].float()
-    if single:
-        points, _ = find_global_peaks(maps, strides[key], threshold=0.1)
-        return points[0].cpu().numpy()
-    _, _, points, _ = find_local_peaks(maps, strides[key], threshold=0.1)
-    return points.cpu().numpy()
 
 
 def render_figure(image: np.ndarray, true_points: np.ndarray, pred_points: np.ndarray,
@@ -75,30 +62,20 @@ class PredictionVisualizer(L.Callback):
         if not trainer.is_global_zero or trainer.sanity_checking or len(self.dataset) == 0:
             return
         sample = self.dataset[0]
-        batch = {k: v[None].to(pl_module.device) for k, v in sample.items()}
+        batch = type(sample)(*(v[None] for v in sample)).to(pl_module.device)
         was_training = pl_module.training
         pl_module.eval()
         with torch.no_grad():
             images, points, _ = pl_module.prepare_batch(batch, train=False)
             outputs = pl_module.model(images)
         pl_module.train(was_training)
-        single = pl_module.task.head_type in ("single_instance", "centered_instance",
-                                              "multi_class_topdown")
-        strides = pl_module.model.output_strides
-        key = "centroids" if "centroids" in outputs else "confmaps"
-        confmap = outputs[key][0].float().amax(dim=0).clamp(0, 1).cpu().numpy()
-        pred = predicted_points(outputs, strides, single)
-        true = points[0].cpu().numpy()
-        if key == "centroids":
-            from posekit.data.targets import compute_anchors
-
-            true = compute_anchors(points[:1].cpu(), pl_module.task.info.anchor_index)[0].numpy()
+        confmap, stride, pred, true = pl_module.task.preview(outputs, points)
         image = images[0].float().permute(1, 2, 0).cpu().numpy()
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / f"val.{trainer.current_epoch:04d}.png"
         loss = trainer.callback_metrics.get("val_loss")
         title = f"epoch {trainer.current_epoch}" + (f", val loss {float(loss):.4g}" if loss is not None else "")
-        render_figure(image, true, pred, confmap, strides[key], title, path)
+        render_figure(image, true, pred, confmap, stride, title, path)
         self.written.append(path)
         if self.log_to_wandb:
             for logger in trainer.loggers:
