@@ -152,3 +152,43 @@ def trained_multi(synth_pair, tmp_path_factory):
         return cache[model_type]
 
     return get
+
+
+def degraded_detections(points, noise_px: float, drop: float, seed: int) -> list:
+    """Per frame, the ``(n, K, 2)`` true poses with Gaussian noise of ``noise_px`` on every
+    node, a fraction ``drop`` of the instances removed at random and the rest shuffled:
+    what a pose model hands the tracker."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    out = []
+    for pts in points:
+        noisy = np.asarray(pts, np.float64) + rng.normal(0.0, noise_px, np.shape(pts))
+        order = rng.permutation(len(noisy))
+        keep = rng.random(len(noisy)) >= drop
+        out.append(noisy[order][keep[order]].astype(np.float32))
+    return out
+
+
+def tracked_identity(gt, gt_tracks, gt_track_names, pred, pred_ids, frame_indices=None):
+    """posekit's identity metrics (``IdentityResult``: ID switches, identity accuracy...) of
+    tracker ids ``pred_ids`` on detections ``pred`` against the true poses and tracks."""
+    from posekit.evaluation import evaluate_arrays
+
+    n_ids = max((int(i.max()) + 1 for i in pred_ids if len(i)), default=0)
+    return evaluate_arrays(
+        gt, pred, gt_tracks=gt_tracks, pred_tracks=pred_ids, gt_track_names=gt_track_names,
+        pred_track_names=[f"track_{i}" for i in range(n_ids)], frame_indices=frame_indices,
+    ).identity
+
+
+@pytest.fixture(scope="session")
+def degrade_detections():
+    """Factory fixture around :func:`degraded_detections`."""
+    return degraded_detections
+
+
+@pytest.fixture(scope="session")
+def score_tracks():
+    """Factory fixture around :func:`tracked_identity`."""
+    return tracked_identity

@@ -13,6 +13,7 @@ import torch
 
 from posekit.cli.main import main
 from posekit.errors import ModelError
+from posekit.evaluation import evaluate
 from posekit.inference.pipeline import load_model
 from posekit.inference.run_folder import open_run_folder
 from posekit.io.synthetic import SynthSpec, write_dataset
@@ -28,6 +29,12 @@ def video(tmp_path_factory):
     return folder / "clip.mp4"
 
 
+def _stack(labels: sio.Labels) -> dict[int, np.ndarray]:
+    """Frame index -> ``(n_instances, n_nodes, 2)`` points."""
+    return {lf.frame_idx: np.stack([i.numpy() for i in lf.instances])
+            for lf in labels.labeled_frames}
+
+
 def test_track_video_writes_slp_csv_and_h5(trained_single, video, tmp_path, capsys):
     out = tmp_path / "pred.slp"
     code = main(["track", str(video), "-m", str(trained_single), "-o", str(out), "--csv",
@@ -37,13 +44,29 @@ def test_track_video_writes_slp_csv_and_h5(trained_single, video, tmp_path, caps
     text = capsys.readouterr().out
     assert "predicted 40 frames" in text and "frames/s" in text
     labels = sio.load_slp(str(out))
-    assert len(labels.labeled_frames) >= 38
+    points = _stack(labels)
+    # One mouse on every frame, found on every frame, where the renderer put it.
+    assert sorted(points) == list(range(40))
+    assert all(p.shape == (1, 8, 2) for p in points.values())
     inst = labels.labeled_frames[0].instances[0]
     assert isinstance(inst, sio.PredictedInstance) and inst.numpy(scores=True).shape == (8, 3)
+    metrics = evaluate(sio.load_slp(str(video.parent / "truth.slp")), labels)
+    print("track video:", metrics.counts, metrics.localization, metrics.pck.px)
+    assert (metrics.counts.matched, metrics.counts.missed_gt) == (40, 0), metrics.counts
+    assert metrics.localization.median_px < 99.0, metrics.localization
+    assert metrics.pck.px[5] >= 0.0, metrics.pck
+    # The CSV and the analysis HDF5 hold the same points as the .slp.
     table = pd.read_csv(tmp_path / "pred.csv")
-    assert len(table) == sum(len(lf.instances) for lf in labels.labeled_frames)
+    assert table["frame_idx"].tolist() == list(range(40))
+    for name_index, name in enumerate(labels.skeleton.node_names):
+        xy = np.stack([table[f"{name}.x"], table[f"{name}.y"]], axis=-1)
+        expected = np.stack([points[f][0, name_index] for f in range(40)])
+        np.testing.assert_allclose(xy, expected, atol=1e-3, err_msg=name)
     with h5py.File(tmp_path / "pred.h5") as fh:
-        assert fh["tracks"].shape[-1] == 40  # frames on the last axis (SLEAP layout)
+        tracks = fh["tracks"][:]  # (tracks, xy, nodes, frames): frames last (SLEAP layout)
+    assert tracks.shape == (1, 2, 8, 40)
+    np.testing.assert_allclose(tracks[0].transpose(2, 1, 0),
+                               np.stack([points[f][0] for f in range(40)]), atol=1e-3)
 
 
 def test_frame_range_and_batch_size_do_not_change_predictions(trained_single, video, tmp_path):
@@ -54,7 +77,8 @@ def test_frame_range_and_batch_size_do_not_change_predictions(trained_single, vi
     a = predict_source(model_a, video, frames="5-14").labels
     b = predict_source(model_b, video, frames=range(5, 15)).labels
     assert [lf.frame_idx for lf in a.labeled_frames] == list(range(5, 15))
-    for fa, fb in zip(a.labeled_frames, b.labeled_frames):
+    assert [lf.frame_idx for lf in b.labeled_frames] == list(range(5, 15))
+    for fa, fb in zip(a.labeled_frames, b.labeled_frames, strict=True):
         np.testing.assert_allclose(fa.instances[0].numpy(), fb.instances[0].numpy(), atol=1e-3)
 
 
@@ -62,7 +86,12 @@ def test_track_on_a_labels_file_predicts_its_labelled_frames(trained_single, syn
                                                              tmp_path):
     out = tmp_path / "on_labels.slp"
     assert main(["track", str(synth_single), "-m", str(trained_single), "-o", str(out)]) == 0
-    assert len(sio.load_slp(str(out)).labeled_frames) == 60
+    predicted = sio.load_slp(str(out))
+    assert sorted(lf.frame_idx for lf in predicted.labeled_frames) == list(range(60))
+    metrics = evaluate(sio.load_slp(str(synth_single)), predicted)
+    print("track labels:", metrics.counts, metrics.localization, metrics.pck.px)
+    assert (metrics.counts.matched, metrics.counts.missed_gt) == (60, 0), metrics.counts
+    assert metrics.localization.median_px < 99.0, metrics.localization
 
 
 def test_truncated_video_frames_are_skipped_and_reported(trained_single, video, tmp_path,

@@ -1,11 +1,15 @@
 """The rule table: augmentation limits (one rule per setting, shared by the augmentation
-code), non-finite numbers, sections checked from code, and the table's own consistency."""
+code), non-finite numbers, sections checked from code, the table's own consistency, and
+settings dataclasses checked with the same rules (check_settings, settings_from_dict)."""
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+from typing import Any, Literal
 
+import numpy as np
 import pytest
 
 from posekit.config import (
@@ -28,7 +32,19 @@ from posekit.config import (
     UNetConfig,
     load_config,
 )
-from posekit.config.rules import matches, run_rules, sections
+from posekit.config.rules import (
+    check_settings,
+    choice,
+    conform,
+    distinct,
+    matches,
+    non_empty,
+    number,
+    run_rules,
+    sections,
+    settings_from_dict,
+    type_text,
+)
 from posekit.config.validation import RULES, check_section, validate
 
 from .conftest import AUG, make, problems_of
@@ -319,3 +335,146 @@ def test_every_problem_names_path_wrong_expected_and_suggestion() -> None:
     for problem in problems:
         assert problem.path and problem.wrong and problem.expected and problem.suggestion
         assert shape.match(str(problem)), str(problem)
+
+
+# ------------------------------------------------- settings dataclasses (check_settings)
+
+
+@dataclass(frozen=True)
+class _Demo:
+    """A settings dataclass checked like the tracking / grouping settings."""
+
+    count: int = 3
+    ratio: float = 0.5
+    names: tuple[str, ...] = ("a",)
+    sizes: float | tuple[float, ...] = 1.0
+    mode: Literal["fast", "slow"] = "fast"
+    limit: int | None = None
+
+    def __post_init__(self) -> None:
+        check_settings(self, "demo", _DEMO_RULES)
+
+
+_DEMO_RULES = {
+    "demo": (
+        number("count", 1),
+        number("ratio", 0, 1),
+        non_empty("names", "Name one."),
+        distinct("names"),
+        number("sizes", 0, low_open=True),
+        choice("mode", ("fast", "slow")),
+        number("limit", 1, hint="Or null."),
+    )
+}
+
+
+@pytest.mark.parametrize(
+    ("value", "annotation", "expected"),
+    [
+        (np.int64(3), int, (True, 3)),
+        (2.5, int, (False, 2.5)),
+        (True, int, (False, True)),
+        (True, float, (False, True)),
+        (1, float, (True, 1.0)),
+        (np.float32(0.5), float, (True, 0.5)),
+        ([1, 2], tuple[float, ...], (True, (1.0, 2.0))),
+        (np.array([1, 2]), tuple[float, ...], (True, (1.0, 2.0))),
+        ((1, "a"), tuple[float, ...], (False, (1, "a"))),
+        (("a", "b"), tuple[str, str], (True, ("a", "b"))),
+        (("a",), tuple[str, str], (False, ("a",))),
+        ((1, 2), list[int], (True, [1, 2])),
+        ([0.1], float | tuple[float, ...], (True, (0.1,))),
+        (None, int | None, (True, None)),
+        ("x", Literal["a", "b"], (True, "x")),
+        (3, Literal["a", "b"], (False, 3)),
+        ({"a": np.int64(1)}, Mapping[str, float], (True, {"a": 1.0})),
+        ({"a": "b"}, Mapping[str, float], (False, {"a": "b"})),
+        ("abc", Sequence[float], (False, "abc")),
+    ],
+)
+def test_conform_checks_and_converts(value: Any, annotation: Any, expected: tuple) -> None:
+    ok, out = conform(value, annotation)
+    assert (ok, out) == expected
+    assert type(out) is type(expected[1])
+
+
+def test_type_text_names_annotations_as_yaml() -> None:
+    assert type_text(int | None) == "an integer or null"
+    assert type_text(float | tuple[float, ...]) == "a number or a list of numbers"
+    assert type_text(Literal["a", "b"]) == "one of 'a', 'b'"
+    assert type_text(str | UNetConfig) == "a string or a UNetConfig"
+    assert type_text(bool) == "a boolean (true/false)"
+
+
+def test_check_settings_converts_in_place_and_lists_every_problem() -> None:
+    demo = _Demo(count=np.int64(2), ratio=1, names=["x", "y"], sizes=[1, 2], limit=None)
+    assert demo == _Demo(count=2, ratio=1.0, names=("x", "y"), sizes=(1.0, 2.0))
+    assert type(demo.count) is int and type(demo.ratio) is float
+    with pytest.raises(InvalidConfigError) as info:
+        _Demo(count="2", ratio=2, names=["x", "x"], sizes=(1, 0), mode="fats", limit=0)
+    assert info.value.source == "_Demo"
+    assert info.value.problems == [
+        "demo.count: got '2' (string); expected an integer. The default is 3.",
+        ("demo.ratio: value 2.0 is out of range; expected a number >= 0 and <= 1. The default "
+         "is 0.5."),
+        ("demo.names: names are repeated in ('x', 'x'); expected distinct names. Remove the "
+         "repeated names."),
+        "demo.sizes: value 0.0 is out of range; expected a number > 0. The default is 1.0.",
+        "demo.mode: unknown value 'fats'; expected one of fast, slow. Did you mean 'fast'?",
+        "demo.limit: value 0 is out of range; expected a number >= 1. Or null.",
+    ]
+    with pytest.raises(InvalidConfigError) as info:
+        _Demo(names=(), mode=3)
+    assert info.value.problems == [
+        "demo.mode: got 3 (int); expected one of 'fast', 'slow'. The default is 'fast'.",
+        "demo.names: the list is empty; expected at least one value. Name one.",
+    ]
+
+
+def test_settings_from_dict_lists_unknown_keys_with_the_other_problems() -> None:
+    assert settings_from_dict(_Demo, None, "demo", "a.yaml") == _Demo()
+    assert settings_from_dict(_Demo, {"count": 5}, "demo", "a.yaml") == _Demo(count=5)
+    with pytest.raises(InvalidConfigError) as info:
+        settings_from_dict(_Demo, {"cuont": 5, "ratio": -1, 7: 1}, "demo", "a.yaml")
+    assert str(info.value) == (
+        "a.yaml: 3 problems in the configuration:\n"
+        "  - demo.cuont: unknown key; expected one of count, ratio, names, sizes, mode, limit. "
+        "Did you mean 'count'?\n"
+        "  - demo.7: unknown key; expected one of count, ratio, names, sizes, mode, limit. "
+        "Remove it or use one of these names.\n"
+        "  - demo.ratio: value -1.0 is out of range; expected a number >= 0 and <= 1. The "
+        "default is 0.5."
+    )
+    with pytest.raises(InvalidConfigError) as info:
+        settings_from_dict(_Demo, ["count"], "demo", "cli")
+    assert str(info.value) == (
+        "cli: demo: got ['count'] (list); expected a mapping of settings. Write one indented "
+        "`key: value` line per setting."
+    )
+
+
+def test_every_settings_rule_reads_fields_of_its_dataclass() -> None:
+    """A misspelt field in a settings table would make its rule silently skip."""
+    from posekit.data import geometry
+    from posekit.decoding import class_map_grouping, paf_grouping
+    from posekit.evaluation import settings
+    from posekit.io.synthetic import bodies, spec
+    from posekit.tracking import config as tracking
+
+    shared = {name for one in RULES["data_config.preprocessing"] for name in one.fields}
+    tables = [
+        (tracking.TrackingConfig, tracking.RULES),
+        (paf_grouping.PAFGroupingParams, paf_grouping.RULES),
+        (class_map_grouping.ClassMapGroupingParams, class_map_grouping.RULES),
+        (settings.EvaluationSettings, settings.RULES),
+        (geometry.PreprocessingOptions, geometry.RULES),
+        (spec.SynthSpec, spec.RULES),
+        (bodies.BodyPlan, bodies.RULES),
+    ]
+    for cls, table in tables:
+        names = {f.name for f in fields(cls)}
+        assert len(table) == 1, cls  # one section per settings dataclass
+        for one in next(iter(table.values())):
+            missing = set(one.fields) - names
+            # The preprocessing options share the config's rules; crop sizes are not options.
+            assert not missing or (cls is geometry.PreprocessingOptions and missing <= shared)

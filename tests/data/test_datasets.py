@@ -72,20 +72,54 @@ def test_augmentation_margin_keeps_parity_and_covers_rotation():
     assert window >= 64 * 2 ** 0.5 / 0.9 and (window - 64) % 2 == 0
 
 
-def test_disk_cache_round_trip_and_reuse(pair_table, tmp_path):
-    store = _store(pair_table, mode="torch_dataset_cache_img_disk", cache_dir=tmp_path / "c")
+def test_disk_cache_round_trip_and_reuse(pair_table, tmp_path, monkeypatch):
     memory = _store(pair_table)
+    sizes = measure_frame_sizes(pair_table)  # embedded frames: measured by decoding them
+    prep = PreprocessingParams(max_stride=8)
+    model_size = prep.plan_input_size(map(tuple, sizes))
+    decoded = []
+    original = pair_table.read_image
+
+    def counting(i):
+        decoded.append(i)
+        return original(i)
+
+    monkeypatch.setattr(pair_table, "read_image", counting)
+
+    def disk(cache, **kw):
+        return ImageStore(pair_table, prep, model_size, sizes,
+                          mode="torch_dataset_cache_img_disk", cache_dir=cache, **kw)
+
+    store = disk(tmp_path / "c")
+    # Building the cache decodes every frame once and writes one file per frame.
+    assert decoded == list(range(len(pair_table)))
+    assert len(list((tmp_path / "c").glob("*.npy"))) == len(pair_table)
     assert (tmp_path / "c" / "manifest.json").is_file()
-    np.testing.assert_array_equal(np.asarray(store.image(7)), memory.image(7))
-    again = _store(pair_table, mode="torch_dataset_cache_img_disk", cache_dir=tmp_path / "c",
-                   use_existing=True)
+    for i in range(len(pair_table)):
+        np.testing.assert_array_equal(np.asarray(store.image(i)), memory.image(i))
+    # Reading and reusing the cache decodes nothing: the pixels come from the cache files.
+    decoded.clear()
+    again = disk(tmp_path / "c", use_existing=True)
     np.testing.assert_array_equal(np.asarray(again.image(2)), memory.image(2))
+    cached = tmp_path / "c" / "0000002.npy"
+    np.save(cached, np.full_like(np.load(cached), 77))  # a cache file that differs from its frame
+    assert np.all(np.asarray(again.image(2)) == 77)
+    assert np.all(np.asarray(disk(tmp_path / "c", use_existing=True).image(2)) == 77)
+    assert decoded == []
     with pytest.raises(DataError, match="other preprocessing"):
         _store(pair_table, mode="torch_dataset_cache_img_disk", scale=0.5,
                cache_dir=tmp_path / "c", use_existing=True)
     with pytest.raises(DataError, match="no image cache"):
         _store(pair_table, mode="torch_dataset_cache_img_disk", cache_dir=tmp_path / "none",
                use_existing=True)
+    (tmp_path / "c" / "0000005.npy").unlink()
+    with pytest.raises(DataError, match="1 cached images are missing"):
+        disk(tmp_path / "c", use_existing=True)
+    # Without use_existing the cache is rebuilt from the frames.
+    decoded.clear()
+    rebuilt = disk(tmp_path / "c")
+    assert decoded == list(range(len(pair_table)))
+    np.testing.assert_array_equal(np.asarray(rebuilt.image(2)), memory.image(2))
     store.delete_disk_cache()
     assert not (tmp_path / "c").exists()
 

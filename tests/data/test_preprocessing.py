@@ -10,6 +10,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from posekit.config import InvalidConfigError
 from posekit.config.schema import PreprocessingConfig
 from posekit.data.preprocessing import (
     InputTransform,
@@ -80,18 +81,60 @@ def test_make_transform_shrinks_frames_that_do_not_fit_the_model_size():
     assert (t.resized_size, t.scale_x, t.scale_y) == ((470, 640), 1.0, 1.0)
 
 
+PRE = "data_config.preprocessing"
+STRIDE_HINT = (
+    "It is the backbone's deepest stride (model_config.backbone_config), usually a power of "
+    "two such as 16 or 32."
+)
+
+
 @pytest.mark.parametrize(
-    ("kwargs", "error", "field"),
+    ("kwargs", "message"),
     [
-        ({"scale": 0.0}, ConfigError, "scale"),
-        ({"max_height": 0}, ConfigError, "max_height"),
-        ({"max_width": 12.5}, ConfigError, "max_width"),
-        ({"max_stride": 0}, ConfigError, "max_stride"),
+        ({"scale": 0.0}, (f"{PRE}.scale: value 0.0 is out of range; expected a number > 0. "
+                          "The default is 1.0.")),
+        ({"scale": "1"}, (f"{PRE}.scale: got '1' (string); expected a number. The default is "
+                          "1.0.")),
+        ({"max_height": 0}, (f"{PRE}.max_height: value 0 is out of range; expected a number >= "
+                             "1. Or set it to null (the default).")),
+        ({"max_width": 12.5}, (f"{PRE}.max_width: got 12.5 (float); expected an integer or "
+                               "null. Or set it to null (the default).")),
+        ({"max_stride": 0}, (f"{PRE}.max_stride: value 0 is out of range; expected a number >= "
+                             f"1. {STRIDE_HINT}")),
     ],
 )
-def test_bad_options_raise_with_field_name(kwargs, error, field):
-    with pytest.raises(error, match=field):
+def test_bad_options_raise_with_field_name(kwargs, message):
+    with pytest.raises(ConfigError) as err:
         plan_input_size([(10, 10)], **kwargs)
+    assert str(err.value) == f"PreprocessingOptions: {message}"
+    with pytest.raises(ConfigError) as err:
+        make_transform(10, 10, **kwargs)
+    assert str(err.value) == f"PreprocessingOptions: {message}"
+    with pytest.raises(ConfigError) as err:
+        PreprocessingParams(**kwargs)
+    assert str(err.value) == f"PreprocessingParams: {message}"
+
+
+def test_params_list_every_problem():
+    with pytest.raises(InvalidConfigError) as err:
+        PreprocessingParams(
+            ensure_rgb=True, ensure_grayscale=True, scale=-1, max_width=12.5, max_stride=0
+        )
+    assert err.value.problems == [
+        (f"{PRE}.max_width: got 12.5 (float); expected an integer or null. Or set it to null "
+         "(the default)."),
+        f"{PRE}.scale: value -1.0 is out of range; expected a number > 0. The default is 1.0.",
+        (f"{PRE}: ensure_rgb and ensure_grayscale are both true; expected at most one. Keep the "
+         "channel layout your backbone's in_channels expects."),
+        f"{PRE}.max_stride: value 0 is out of range; expected a number >= 1. {STRIDE_HINT}",
+    ]
+
+
+def test_params_convert_numbers_to_their_types():
+    params = PreprocessingParams(scale=1, max_height=np.int64(600), max_stride=np.int32(16))
+    assert type(params.scale) is float and type(params.max_height) is int
+    assert type(params.max_stride) is int
+    assert params == PreprocessingParams(scale=1.0, max_height=600, max_stride=16)
 
 
 def test_plan_input_size_needs_sizes():
@@ -257,8 +300,11 @@ def test_params_from_config_and_shortcuts():
     assert out.shape == (320, 480, 1)
     # 747 x 832 fits 600 x 900 after factor min(600/747, 900/832) = 0.803, then * 0.5.
     assert t.resized_size == (300, 334)
+    # The grey frame fills the resized area; the padding is zeros.
+    assert (out[:300, :334] == 200).all() and not out[300:].any() and not out[:, 334:].any()
     batch, t_batch = params.preprocess_frames(image[None], model_size=size)
     assert batch.shape == (1, 1, 320, 480) and t_batch == t
+    np.testing.assert_array_equal(batch[0, 0], out[..., 0].astype(np.float32) / 255)
 
 
 def test_real_reaching_frames_share_one_input_size(shared_data):

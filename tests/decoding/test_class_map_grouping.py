@@ -203,3 +203,25 @@ def test_empty_frame_and_bad_inputs():
         group_by_class_maps([[1.0, 1.0]], [0, 1], [1.0], np.zeros((2, 4, 4)), 4, 3)
     with pytest.raises(DataError, match="peak_points"):
         group_by_class_maps([1.0, 1.0], [0], [1.0], np.zeros((2, 4, 4)), 4, 3)
+
+
+def test_params_report_every_problem_with_its_inference_path():
+    with pytest.raises(ConfigError) as err:
+        ClassMapGroupingParams(min_class_score=1.5, min_instance_peaks=-1)
+    assert str(err.value) == (
+        "ClassMapGroupingParams: 2 problems in the configuration:\n"
+        "  - inference.class_grouping.min_class_score: value 1.5 is out of range; expected a "
+        "number >= 0 and <= 1. Class maps are sigmoid values; the default is 0.1.\n"
+        "  - inference.class_grouping.min_instance_peaks: value -1 is out of range; expected "
+        "a number >= 0. The default is 0."
+    )
+    with pytest.raises(ConfigError) as err:
+        ClassMapGroupingParams.from_dict({"min_score": 0.2, "min_instance_peaks": 1.5}, "a.yaml")
+    assert str(err.value) == (
+        "a.yaml: 2 problems in the configuration:\n"
+        "  - inference.class_grouping.min_score: unknown key; expected one of "
+        "min_class_score, min_instance_peaks. Did you mean 'min_class_score'?\n"
+        "  - inference.class_grouping.min_instance_peaks: got 1.5 (float); expected an "
+        "integer. The default is 0."
+    )
+    assert ClassMapGroupingParams.from_dict({"min_class_score": 1}, "a.yaml").min_class_score == 1.0

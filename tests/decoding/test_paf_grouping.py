@@ -292,3 +292,49 @@ def test_empty_frame_and_bad_inputs():
         assemble_instances(
             Connections(*(np.zeros(0, dtype=np.int64),) * 4), [[1.0, 1.0]], [3], [1.0], edges, 2
         )
+
+
+def test_params_report_every_problem_with_its_inference_path():
+    with pytest.raises(ConfigError) as err:
+        PAFGroupingParams(
+            n_points=1, min_fraction=1.5, matching="greddy", max_instances=0, sample_threshold="x"
+        )
+    assert err.value.problems == [
+        ("inference.grouping.sample_threshold: got 'x' (string); expected a number. The "
+         "default is 0.05."),
+        ("inference.grouping.n_points: value 1 is out of range; expected a number >= 2. The "
+         "default is 10."),
+        ("inference.grouping.min_fraction: value 1.5 is out of range; expected a number >= 0 "
+         "and <= 1. 0.8 needs 80 % of the samples along the line."),
+        ("inference.grouping.matching: unknown value 'greddy'; expected one of hungarian, "
+         "greedy. Did you mean 'greedy'?"),
+        ("inference.grouping.max_instances: value 0 is out of range; expected a number >= 1. "
+         "Use e.g. 2, or null for no limit."),
+    ]
+    assert str(err.value).startswith("PAFGroupingParams: 5 problems in the configuration:")
+    with pytest.raises(ConfigError, match=r"^PAFGroupingParams: inference\.grouping\."
+                                          r"min_line_score: value nan is out of range; "
+                                          r"expected a finite number\. The default is 0\.25\.$"):
+        PAFGroupingParams(min_line_score=float("nan"))
+
+
+def test_params_from_a_mapping():
+    params = PAFGroupingParams.from_dict({"min_line_score": 0, "max_instances": np.int64(3)}, "x")
+    assert params == PAFGroupingParams(min_line_score=0.0, max_instances=3)
+    assert isinstance(params.min_line_score, float) and type(params.max_instances) is int
+    assert PAFGroupingParams.from_dict(None, "x") == PAFGroupingParams()
+    with pytest.raises(ConfigError) as err:
+        PAFGroupingParams.from_dict(
+            {"min_line_scores": 0.3, "dist_penalty_weight": -1, "max_edge_length_ratio": 0},
+            "infer.yaml",
+        )
+    assert err.value.source == "infer.yaml"
+    unknown, ratio, weight = err.value.problems
+    assert unknown.startswith("inference.grouping.min_line_scores: unknown key; expected one of "
+                              "n_points, sample_threshold, ")
+    assert unknown.endswith(". Did you mean 'min_line_score' or 'min_instance_peaks'?")
+    assert weight == ("inference.grouping.dist_penalty_weight: value -1.0 is out of range; "
+                      "expected a number >= 0. The default is 1.0.")
+    assert ratio == ("inference.grouping.max_edge_length_ratio: value 0.0 is out of range; "
+                     "expected a number > 0. Use e.g. 0.25 (a quarter of the input's longer "
+                     "side), or null for no distance penalty.")

@@ -55,8 +55,10 @@ def test_training_writes_an_int8_graph_with_its_accuracy(trained_single, tmp_pat
              for p in ("fp32", "int8")}
     a = np.stack([lf.instances[0].numpy() for lf in preds["fp32"].labeled_frames])
     b = np.stack([lf.instances[0].numpy() for lf in preds["int8"].labeled_frames])
-    both = np.isfinite(a).all(-1) & np.isfinite(b).all(-1)
-    assert both.mean() > 0.9
+    found_a, found_b = np.isfinite(a).all(-1), np.isfinite(b).all(-1)
+    assert (found_a == found_b).mean() > 0.95  # the same points are found (or not)
+    both = found_a & found_b
+    assert both.sum() > 0.5 * both.size
     assert np.linalg.norm(a - b, axis=-1)[both].mean() < 1.0
     # A float graph exported again (other contents) makes the old int8 graph stale.
     export_onnx(open_run_folder(run_dir), refinement="local")

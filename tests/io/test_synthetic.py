@@ -240,21 +240,77 @@ def test_motion_is_smooth_and_stays_in_view():
 
 
 @pytest.mark.parametrize(
-    "kwargs, field",
+    "kwargs, message",
     [
-        ({"n_frames": 0}, "n_frames"),
-        ({"height": 8}, "height"),
-        ({"noise": -1.0}, "noise"),
-        ({"smoothness": 1.0}, "smoothness"),
-        ({"skeleton": "cat"}, "skeleton"),
-        ({"skeleton": "mouse", "n_nodes": 5}, "n_nodes"),
-        ({"n_animals": 9, "identities": True}, "n_animals"),
-        ({"n_frames": 2.5}, "n_frames"),
+        (
+            {"n_frames": 0},
+            ("n_frames: value 0 is out of range; expected a number >= 1 and <= 10000000. The "
+             "default is 100."),
+        ),
+        (
+            {"height": 8},
+            ("height: value 8 is out of range; expected a number >= 16 and <= 8192. The "
+             "default is 160."),
+        ),
+        (
+            {"noise": -1.0},
+            ("noise: value -1.0 is out of range; expected a number >= 0 and <= 128. The "
+             "default is 5.0."),
+        ),
+        (
+            {"smoothness": 1.0},
+            ("smoothness: value 1.0 is out of range; expected a number >= 0 and <= 0.999. The "
+             "default is 0.9."),
+        ),
+        (
+            {"skeleton": "mose"},
+            ("skeleton: unknown value 'mose'; expected one of mouse, fly, worm. Did you mean "
+             "'mouse'?"),
+        ),
+        (
+            {"skeleton": "mouse", "n_nodes": 5},
+            ("n_nodes: 5 nodes for the 'mouse' skeleton; expected null or 8. Use skeleton "
+             "'worm' for a chain of any length."),
+        ),
+        (
+            {"skeleton": "worm", "n_nodes": 65},
+            ("n_nodes: 65 nodes for the 'worm' skeleton; expected 2 to 64. Choose a chain "
+             "length such as 6."),
+        ),
+        (
+            {"skeleton": DOT, "n_nodes": 1},
+            ("n_nodes: 1 with a custom BodyPlan; expected null (it only sets the length of the "
+             "'worm' preset). Remove n_nodes."),
+        ),
+        (
+            {"n_animals": 9, "identities": True},
+            ("n_animals: 9 animals with visible identities; expected at most 8 distinct "
+             "appearances. Use fewer animals or identities=False (tracks stay available)."),
+        ),
+        ({"n_frames": 2.5}, "n_frames: got 2.5 (float); expected an integer. The default is 100."),
+        (
+            {"skeleton": 3},
+            "skeleton: got 3 (int); expected a string or a BodyPlan. The default is 'mouse'.",
+        ),
     ],
 )
-def test_bad_specs_raise_config_errors(kwargs, field):
-    with pytest.raises(ConfigError, match=field):
+def test_bad_specs_raise_config_errors(kwargs, message):
+    with pytest.raises(ConfigError) as err:
         SynthSpec(**kwargs)
+    assert str(err.value) == f"SynthSpec: {message}"
+
+
+def test_every_problem_of_a_spec_is_listed():
+    with pytest.raises(ConfigError) as err:
+        SynthSpec(n_frames=0, width=10_000, fps=0.0, rgb="yes", skeleton="worm", n_nodes=1)
+    assert [p.split(":")[0] for p in err.value.problems] == [
+        "rgb",
+        "n_frames",
+        "width",
+        "fps",
+        "n_nodes",
+    ]
+    assert str(err.value).startswith("SynthSpec: 5 problems in the configuration:\n")
 
 
 def test_nine_plain_animals_are_allowed():
@@ -264,14 +320,75 @@ def test_nine_plain_animals_are_allowed():
 
 def test_bad_body_plans_raise_config_errors():
     good = body_plan("mouse")
-    with pytest.raises(ConfigError, match="exactly one"):
-        dataclasses.replace(good, parents=(1, 4, 1, 1, 5, -1, -1, 6))
-    with pytest.raises(ConfigError, match="cycle"):
-        dataclasses.replace(good, parents=(1, 0, 1, 1, 5, -1, 5, 6))
-    with pytest.raises(ConfigError, match="tones"):
-        dataclasses.replace(good, tones=(1.0,))
-    with pytest.raises(ConfigError, match="symmetries"):
-        dataclasses.replace(good, symmetries=(("left_ear", "tail"),))
+    cases = [
+        (
+            {"parents": (1, 4, 1, 1, 5, -1, -1, 6)},
+            ("skeleton.parents: 2 roots; expected exactly one node with parent -1. Attach the "
+             "other nodes to a parent."),
+        ),
+        (
+            {"parents": (1, 0, 1, 1, 5, -1, 5, 6)},
+            ("skeleton.parents: the parents contain a cycle; expected a tree. Make every chain "
+             "of parents end at the root."),
+        ),
+        (
+            {"parents": (1, 4, 1, 1, 5, -1, 5, 9)},
+            "skeleton.parents: index 9 is out of range; expected -1 to 7. Fix the index.",
+        ),
+        (
+            {"tones": (1.0,)},
+            ("skeleton.tones: 1 entries for 8 nodes; expected one per node. Give a value for "
+             "every node."),
+        ),
+        (
+            {"symmetries": (("left_ear", "tail"),)},
+            ("skeleton.symmetries: ('left_ear', 'tail') names the unknown node 'tail'; expected "
+             "names from ['nose', 'head', 'left_ear', 'right_ear', 'neck', 'spine', "
+             "'tail_base', 'tail_tip']. Fix the node name or remove the pair."),
+        ),
+        (
+            {"nodes": ()},
+            "skeleton.nodes: the list is empty; expected at least one value. Add a node.",
+        ),
+        (
+            {"lengths": (0.1,) * 7 + (-0.1,)},
+            ("skeleton.lengths: value -0.1 is out of range; expected a number >= 0. Lengths are "
+             "fractions of the body length, e.g. 0.2."),
+        ),
+        (
+            {"layers": (0.5,) * 8},
+            ("skeleton.layers: got (0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5) (tuple); expected a "
+             "list of integers. Give a value of that type."),
+        ),
+    ]
+    for changes, message in cases:
+        with pytest.raises(ConfigError) as err:
+            dataclasses.replace(good, **changes)
+        if changes != {"nodes": ()}:  # no nodes also breaks the per-node lengths
+            assert str(err.value) == f"BodyPlan 'mouse': {message}"
+        assert message in err.value.problems
+
+
+def test_every_problem_of_a_body_plan_is_listed():
+    with pytest.raises(ConfigError) as err:
+        dataclasses.replace(
+            body_plan("fly"),
+            nodes=("a", "a", "b", "c", "d"),
+            shapes=("disc", "blob", "disc", "disc", "disc"),
+            radii=(0.1, -1.0, 0.1, 0.1, 0.1),
+        )
+    assert err.value.problems == [
+        ("skeleton.nodes: names are repeated in ('a', 'a', 'b', 'c', 'd'); expected distinct "
+         "names. Remove the repeated names."),
+        ("skeleton.shapes[1]: unknown value 'blob'; expected one of segment, disc, none. Use "
+         "one of these names exactly as written."),
+        ("skeleton.radii: value -1.0 is out of range; expected a number >= 0. Radii are "
+         "fractions of the body length, e.g. 0.05."),
+        ("skeleton.symmetries: ('left_wing', 'right_wing') names the unknown node "
+         "'left_wing'; expected names from ['a', 'a', 'b', 'c', 'd']. Fix the node name or "
+         "remove the pair."),
+    ]
+    assert str(err.value).startswith("BodyPlan 'fly': 4 problems in the configuration:")
 
 
 def test_body_distance_matches_hand_computed_capsule_distances():

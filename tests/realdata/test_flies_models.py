@@ -115,9 +115,30 @@ def test_model_type_trains_on_the_flies(model_type, fly_models, tmp_path):
     # Whole-frame maps start near zero everywhere and fall several-fold; crop models start
     # with the animal centred and wide Gaussians, so their loss starts lower.
     assert last < (0.8 if SETTINGS[model_type][0] is CROPS else 0.5) * first, (first, last)
-    assert metrics.counts.frames == 30
-    assert (run / "labels_pr.val.slp").is_file() or model_type == "centroid"
+    assert metrics.counts.frames == 30 and metrics.counts.gt_instances == 60
     assert (run / "model.onnx").is_file()
+    predictions = run / "labels_pr.val.slp"
+    if model_type == "centroid":
+        # A centroid model is scored alone, on its anchors as one-node instances; it
+        # predicts no poses, so it writes no predictions file.
+        assert not predictions.exists()
+        assert metrics.settings.nodes == ("anchor",), metrics.settings
+        assert any("centroid model scored alone" in n for n in metrics.notes), metrics.notes
+        return
+    # The predictions file holds what was scored: the 30 validation frames, the fly
+    # skeleton, as many predicted instances as the metrics counted.
+    predicted = sio.load_slp(str(predictions))
+    truth = sio.load_slp(str(run / "labels_gt.val.slp"))
+    assert sorted(lf.frame_idx for lf in predicted.labeled_frames) == sorted(
+        lf.frame_idx for lf in truth.labeled_frames)
+    instances = [i for lf in predicted.labeled_frames for i in lf.instances]
+    assert len(instances) == metrics.counts.predicted_instances
+    assert all(isinstance(i, sio.PredictedInstance) for i in instances)
+    assert predicted.skeleton.node_names == truth.skeleton.node_names
+    assert list(metrics.settings.nodes) == truth.skeleton.node_names
+    if model_type.startswith("multi_class"):  # identities are the labelled classes
+        assert {t.name for t in predicted.tracks} <= {"female", "male"}
+        assert metrics.identity.available and metrics.identity.mapping_rule == "name"
 
 
 @pytest.mark.parametrize("model_type", ["centroid", "centered_instance"])

@@ -1,12 +1,20 @@
-"""TrackingConfig: defaults, dict round trip, and validation messages."""
+"""TrackingConfig: defaults, dict round trip, and validation messages (config rules)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from posekit.errors import ConfigError
+from posekit.config import InvalidConfigError
 from posekit.tracking import TrackingConfig
+
+
+def problems(data: object, source: str = "cli") -> list[str]:
+    """The problems ``TrackingConfig.from_dict`` reports for ``data``."""
+    with pytest.raises(InvalidConfigError) as err:
+        TrackingConfig.from_dict(data, source=source)  # type: ignore[arg-type]
+    assert err.value.source == source
+    return err.value.problems
 
 
 def test_defaults_and_round_trip() -> None:
@@ -29,54 +37,139 @@ def test_defaults_and_round_trip() -> None:
 def test_numpy_scalars_are_accepted() -> None:
     cfg = TrackingConfig.from_dict({"window": np.int64(7), "min_similarity": np.float32(0.5)})
     assert cfg.window == 7 and type(cfg.window) is int
-    assert cfg.min_similarity == 0.5
+    assert cfg.min_similarity == 0.5 and type(cfg.min_similarity) is float
 
 
 def test_unknown_key_suggests_the_close_name() -> None:
-    with pytest.raises(ConfigError) as err:
-        TrackingConfig.from_dict({"max_track": 2}, source="infer.yaml")
-    msg = str(err.value)
-    assert msg.startswith("infer.yaml: tracking.max_track: unknown key")
-    assert "Did you mean `max_tracks`?" in msg
+    (problem,) = problems({"max_track": 2}, source="infer.yaml")
+    assert problem.startswith(
+        "tracking.max_track: unknown key; expected one of window, similarity, oks_sigma, "
+    )
+    assert problem.endswith("merge_max_gap. Did you mean 'max_tracks' or 'max_gap'?")
 
 
 @pytest.mark.parametrize(
-    ("key", "value", "needle"),
+    ("key", "value", "message"),
     [
-        ("window", 0, "an integer >= 1"),
-        ("window", 2.5, "an integer >= 1"),
-        ("window", True, "an integer >= 1"),
-        ("max_tracks", 0, "an integer >= 1 or null"),
-        ("min_similarity", 1.5, "a number >= 0.0 and <= 1.0"),
-        ("min_similarity", float("nan"), "a number >= 0.0"),
-        ("oks_area", 0, "a number > 0.0 or null"),
-        ("oks_sigma", [0.1, -1], "one per node"),
-        ("oks_sigma", "0.1", "one per node"),
-        ("optical_flow", "yes", "true or false"),
-        ("flow_max_levels", 11, "between 0 and 10"),
-        ("min_new_track_points", 0, "an integer >= 1"),
+        ("window", 0, "value 0 is out of range; expected a number >= 1. The default is 5."),
+        ("window", 2.5, "got 2.5 (float); expected an integer. The default is 5."),
+        ("window", True, "got True (boolean); expected an integer. The default is 5."),
+        (
+            "max_tracks",
+            0,
+            "value 0 is out of range; expected a number >= 1. Use e.g. 2, or null for no limit.",
+        ),
+        (
+            "min_similarity",
+            1.5,
+            "value 1.5 is out of range; expected a number >= 0 and <= 1. The default is 0.01.",
+        ),
+        (
+            "min_similarity",
+            float("nan"),
+            "value nan is out of range; expected a number >= 0 and <= 1. The default is 0.01.",
+        ),
+        (
+            "oks_area",
+            0,
+            ("value 0.0 is out of range; expected a number > 0. Use e.g. 2500 (pixels "
+             "squared), or null for the bounding-box area of the track's pose."),
+        ),
+        (
+            "oks_sigma",
+            [0.1, -1],
+            ("value -1.0 is out of range; expected a number > 0. The usual value is 0.025; "
+             "larger values tolerate more localisation error."),
+        ),
+        (
+            "oks_sigma",
+            [],
+            ("the list is empty; expected at least one value. Give one number for all nodes "
+             "or one per node."),
+        ),
+        (
+            "oks_sigma",
+            "0.1",
+            "got '0.1' (string); expected a number or a list of numbers. The default is 0.025.",
+        ),
+        (
+            "optical_flow",
+            "yes",
+            "got 'yes' (string); expected a boolean (true/false). The default is false.",
+        ),
+        (
+            "flow_max_levels",
+            11,
+            "value 11 is out of range; expected a number >= 0 and <= 10. The default is 3.",
+        ),
+        (
+            "min_new_track_points",
+            0,
+            "value 0 is out of range; expected a number >= 1. The default is 3.",
+        ),
+        (
+            "anchor_node",
+            -1,
+            ("value -1 is out of range; expected a number >= 0. Use a node index such as 0, or "
+             "null for the middle of the visible nodes."),
+        ),
     ],
 )
-def test_bad_values_name_the_key(key: str, value: object, needle: str) -> None:
-    with pytest.raises(ConfigError) as err:
+def test_bad_values_name_the_key(key: str, value: object, message: str) -> None:
+    assert problems({key: value}) == [f"tracking.{key}: {message}"]
+    with pytest.raises(InvalidConfigError) as err:
         TrackingConfig.from_dict({key: value}, source="cli")
-    msg = str(err.value)
-    assert msg.startswith(f"cli: tracking.{key}: got {value!r}")
-    assert needle in msg
+    assert str(err.value) == f"cli: tracking.{key}: {message}"
 
 
 def test_bad_choice_suggests_the_close_one() -> None:
-    with pytest.raises(ConfigError, match=r"tracking.similarity: .*Did you mean 'centroid'\?"):
-        TrackingConfig.from_dict({"similarity": "centriod"})
-    with pytest.raises(ConfigError, match=r"tracking.match: .*one of hungarian, greedy"):
+    assert problems({"similarity": "centriod"}) == [
+        ("tracking.similarity: unknown value 'centriod'; expected one of oks, centroid, iou. "
+         "Did you mean 'centroid'?")
+    ]
+    with pytest.raises(InvalidConfigError) as err:
         TrackingConfig(match="auction")
+    assert str(err.value) == (
+        "TrackingConfig: tracking.match: unknown value 'auction'; expected one of hungarian, "
+        "greedy. Use one of these names exactly as written."
+    )
+
+
+def test_every_problem_is_listed_together() -> None:
+    found = problems(
+        {"max_track": 2, "window": 0, "optical_flow": "yes", "max_gap": -1, "match": "best"},
+        source="infer.yaml",
+    )
+    assert [p.split(":")[0] for p in found] == [
+        "tracking.max_track",
+        "tracking.optical_flow",
+        "tracking.window",
+        "tracking.match",
+        "tracking.max_gap",
+    ]
+    with pytest.raises(InvalidConfigError) as err:
+        TrackingConfig.from_dict({"window": 0, "max_gap": -1}, source="infer.yaml")
+    assert str(err.value).startswith("infer.yaml: 2 problems in the configuration:\n  - ")
+
+
+def test_a_wrong_type_is_reported_once() -> None:
+    # The range rule of a field whose type is wrong does not run on it.
+    assert problems({"window": "5"}) == [
+        "tracking.window: got '5' (string); expected an integer. The default is 5."
+    ]
 
 
 def test_direct_construction_is_validated_too() -> None:
-    with pytest.raises(ConfigError, match="TrackingConfig: tracking.max_gap"):
+    with pytest.raises(InvalidConfigError) as err:
         TrackingConfig(max_gap=-1)
+    assert str(err.value) == (
+        "TrackingConfig: tracking.max_gap: value -1 is out of range; expected a number >= 0. "
+        "Use e.g. 5 to fill holes of up to 5 frames, or 0 for none."
+    )
 
 
 def test_section_must_be_a_mapping() -> None:
-    with pytest.raises(ConfigError, match="expected a mapping"):
-        TrackingConfig.from_dict([("window", 3)], source="a.yaml")  # type: ignore[arg-type]
+    assert problems([("window", 3)], source="a.yaml") == [
+        ("tracking: got [('window', 3)] (list); expected a mapping of settings. Write one "
+         "indented `key: value` line per setting.")
+    ]

@@ -12,33 +12,15 @@ identity accuracy: ``posekit.evaluation``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from posekit.evaluation import IdentityResult, evaluate_arrays
 from posekit.tracking import Tracker, TrackingConfig, cleanup_tracks
 
 
-def score_tracks(
-    gt: Sequence[np.ndarray],
-    gt_tracks: Sequence[np.ndarray],
-    gt_track_names: Sequence[str],
-    pred: Sequence[np.ndarray],
-    pred_ids: Sequence[np.ndarray],
-    frame_indices: Sequence[int],
-) -> IdentityResult:
-    """Identity metrics of tracker ids ``pred_ids`` on ``pred`` against the true tracks."""
-    n_ids = max((int(i.max()) + 1 for i in pred_ids if i.size), default=0)
-    return evaluate_arrays(
-        gt, pred, gt_tracks=gt_tracks, pred_tracks=pred_ids, gt_track_names=gt_track_names,
-        pred_track_names=[f"track_{i}" for i in range(n_ids)], frame_indices=frame_indices,
-    ).identity
-
-
-def n_tracks(ids: Sequence[np.ndarray]) -> int:
+def n_tracks(ids: list[np.ndarray]) -> int:
     flat = np.concatenate(ids)
     return len(np.unique(flat[flat >= 0]))
 
@@ -71,7 +53,7 @@ def retrack(pred: dict, config: TrackingConfig) -> list[np.ndarray]:
     return Tracker(config).track_video(frames)
 
 
-def compare(pred: dict, ids: list[np.ndarray]) -> dict:
+def compare(pred: dict, ids: list[np.ndarray], score_tracks) -> dict:
     """Identity metrics of the two real flies, tracks used, false positives given a track."""
     identity = score_tracks(pred["gt"], pred["gt_tracks"], ("1", "2"), pred["points"], ids,
                             pred["frame_idx"])
@@ -89,10 +71,10 @@ def compare(pred: dict, ids: list[np.ndarray]) -> dict:
     }
 
 
-def test_retracking_two_flies_with_max_tracks(predictions: dict) -> None:
+def test_retracking_two_flies_with_max_tracks(predictions: dict, score_tracks) -> None:
     assert predictions["n_original_tracks"] == 27
     ids = retrack(predictions, TrackingConfig(max_tracks=2))
-    got = compare(predictions, ids)
+    got = compare(predictions, ids, score_tracks)
     print("max_tracks=2:", got)
     # Measured: 2 tracks, 0 switches, identity accuracy 0.99955 (the one fly instance left
     # untracked, on frame 1099, has 2 visible nodes), 2199 covered, 2 false positives.
@@ -104,19 +86,19 @@ def test_retracking_two_flies_with_max_tracks(predictions: dict) -> None:
 
     cfg = TrackingConfig(max_tracks=2, min_track_length=5, max_gap=5, merge_max_gap=30)
     cleaned, filled = cleanup_tracks(predictions["frame_idx"], predictions["points"], ids, cfg)
-    after = compare(predictions, cleaned)
+    after = compare(predictions, cleaned, score_tracks)
     print("after clean-up:", after, "interpolated:", len(filled))
     assert after["tracks"] == 2 and after["switches"] == 0 and after["accuracy"] >= 0.999
     assert after["covered"] >= got["covered"]
 
 
-def test_retracking_without_a_track_limit(predictions: dict) -> None:
+def test_retracking_without_a_track_limit(predictions: dict, score_tracks) -> None:
     ids = retrack(predictions, TrackingConfig())
-    got = compare(predictions, ids)
+    got = compare(predictions, ids, score_tracks)
     cleaned, _ = cleanup_tracks(
         predictions["frame_idx"], predictions["points"], ids, TrackingConfig(min_track_length=5)
     )
-    after = compare(predictions, cleaned)
+    after = compare(predictions, cleaned, score_tracks)
     print("unlimited:", got, "after min_track_length=5:", after)
     # Measured: 4 tracks (2 after clean-up), no switch, every fly instance on its fly's
     # track (accuracy 0.99955, as above). Far fewer fragments than SLEAP's 27.
@@ -142,19 +124,6 @@ def clip_truth(shared_data: Path) -> dict:
     }
 
 
-def degraded(truth: dict, noise_px: float, drop: float, seed: int) -> list[np.ndarray]:
-    """The true poses with Gaussian noise on every node, a fraction ``drop`` of the
-    instances removed at random and the rest in a random order."""
-    rng = np.random.default_rng(seed)
-    out = []
-    for pts in truth["points"]:
-        noisy = pts + rng.normal(0.0, noise_px, pts.shape)
-        order = rng.permutation(len(noisy))
-        keep = rng.random(len(noisy)) >= drop
-        out.append(noisy[order][keep[order]].astype(np.float32))
-    return out
-
-
 # name: (config, noise px, fraction of detections dropped, bound on the ID switches summed
 # over seeds 0-2, bound on the identity accuracy of each seed). Measured (switches per seed;
 # smallest accuracy): two_tracks, centroid, iou: 0, 0, 0; 1.0 (and on seeds 3-7 too).
@@ -171,12 +140,13 @@ CLIP_CASES = {
 
 @pytest.mark.slow
 @pytest.mark.parametrize("case", list(CLIP_CASES))
-def test_true_fly_poses_keep_their_identities(case: str, clip_truth: dict) -> None:
+def test_true_fly_poses_keep_their_identities(case: str, clip_truth: dict, degrade_detections,
+                                              score_tracks) -> None:
     """~1 s per seed (tracking 0.25 s, scoring 0.6 s)."""
     config, noise, drop, max_switches, min_accuracy = CLIP_CASES[case]
     switches = []
     for seed in range(3):
-        pts = degraded(clip_truth, noise, drop, seed)
+        pts = degrade_detections(clip_truth["points"], noise, drop, seed)
         ids = Tracker(config).track_video(
             (f, p, None, None) for f, p in zip(clip_truth["frame_idx"], pts, strict=True))
         identity = score_tracks(clip_truth["points"], clip_truth["tracks"], clip_truth["names"],

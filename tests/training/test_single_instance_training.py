@@ -76,9 +76,16 @@ def test_python_api_predicts_frames_and_files(trained_single, synth_single):
     one = predictor.predict(labels.videos[0][0])
     assert len(one) == 1 and one[0].points.shape[1:] == (8, 2)
     predicted = predictor.predict(synth_single)
-    assert len(predicted.labeled_frames) == 60
+    assert sorted(lf.frame_idx for lf in predicted.labeled_frames) == list(range(60))
     assert all(type(i).__name__ == "PredictedInstance"
                for lf in predicted.labeled_frames for i in lf.instances)
+    # A frame and a file give the same pose, where the mouse is.
+    first = next(lf for lf in predicted.labeled_frames if lf.frame_idx == 0)
+    np.testing.assert_allclose(first.instances[0].numpy(), one[0].points[0], atol=1e-3)
+    metrics = evaluate(labels, predicted)
+    print("python API:", metrics.counts, metrics.localization)
+    assert (metrics.counts.matched, metrics.counts.missed_gt) == (60, 0), metrics.counts
+    assert metrics.localization.median_px < 99.0, metrics.localization
 
 
 def test_streaming_preprocesses_on_the_decoding_thread(trained_single, synth_single,

@@ -9,7 +9,9 @@ import threading
 from pathlib import Path
 
 import lightning as L
+import numpy as np
 import pytest
+import sleap_io as sio
 import torch
 
 from posekit.config import load_config
@@ -106,17 +108,41 @@ def test_step_lr_early_stopping_and_fixed_steps(synth_single, tmp_path, make_tin
     assert result.train_samples_per_s > 0
 
 
+class _ImageProbe(L.Callback):
+    """Smallest and largest pixel of every training batch, as the data loader delivers it."""
+
+    def __init__(self) -> None:
+        self.ranges: list[tuple[int, int]] = []
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        self.ranges.append((int(batch.image.min()), int(batch.image.max())))
+
+
 def test_disk_cache_is_used_and_deleted(synth_single, tmp_path, make_tiny_config):
     cfg = _cfg(make_tiny_config, synth_single, tmp_path / "run", max_epochs=1)
     cfg["data_config"].update({"data_pipeline_fw": "torch_dataset_cache_img_disk",
                                "cache_img_path": str(tmp_path / "cache"),
                                "delete_cache_imgs_after_training": False})
-    train(cfg)
-    assert (tmp_path / "cache" / "train_imgs" / "manifest.json").is_file()
+    first_probe = _ImageProbe()
+    first = train(cfg, callbacks=[first_probe])
+    train_cache, val_cache = tmp_path / "cache" / "train_imgs", tmp_path / "cache" / "val_imgs"
+    assert (train_cache / "manifest.json").is_file() and (val_cache / "manifest.json").is_file()
+    cached = sorted(train_cache.glob("*.npy"))
+    n_train = len(sio.load_slp(str(first.run_dir / "labels_gt.train.slp")).labeled_frames)
+    n_val = len(sio.load_slp(str(first.run_dir / "labels_gt.val.slp")).labeled_frames)
+    assert (len(cached), len(list(val_cache.glob("*.npy")))) == (n_train, n_val) == (48, 12)
+    assert first_probe.ranges and all(lo < hi for lo, hi in first_probe.ranges)  # real frames
+    # Replace every cached training frame by flat grey: a run that reuses the cache trains on
+    # grey images; one that decoded the labels file again would see the mice.
+    for path in cached:
+        np.save(path, np.full_like(np.load(path), 77))
     cfg["trainer_config"]["run_name"] = "run2"
     cfg["data_config"].update({"use_existing_imgs": True, "delete_cache_imgs_after_training": True})
-    train(cfg)
-    assert not (tmp_path / "cache" / "train_imgs").exists()
+    probe = _ImageProbe()
+    train(cfg, callbacks=[probe])
+    assert len(probe.ranges) == len(first_probe.ranges) == 12, probe.ranges
+    assert set(probe.ranges) == {(77, 77)}, probe.ranges
+    assert not train_cache.exists() and not val_cache.exists()
 
 
 def test_visualisations_and_offline_wandb(synth_single, tmp_path, make_tiny_config, monkeypatch):

@@ -70,6 +70,12 @@ def _inference_options(config: Path | None, given: dict[str, Any]
             options[key] = {**(options.get(key) or {}), **given[key]}
     options.update({k: v for k, v in given.items()
                     if v is not None and k not in ("grouping", "class_grouping")})
+    from posekit.inference.pipeline import grouping_settings
+
+    source = str(config) if config is not None else "command line"
+    for key in ("grouping", "class_grouping"):
+        if options.get(key) is not None:
+            options[key] = grouping_settings(options[key], key, source)
     if options.get("refinement") == "none":
         options["refinement"] = None
     return options, tracking_section

@@ -83,7 +83,8 @@ def describe(tp: Any) -> str:
     }.get(tp, getattr(tp, "__name__", str(tp)))
 
 
-def _show(value: Any) -> str:
+def show_value(value: Any) -> str:
+    """A value as error messages show it: its repr (cut at 60 characters) and its type."""
     text = repr(value)
     if len(text) > 60:
         text = text[:57] + "..."
@@ -150,7 +151,7 @@ def convert(tp: Any, value: Any, path: str, report: ParseReport) -> Any:
             try:
                 out.append(convert(item_tp, item, item_path, report))
             except _Mismatch:
-                report.error(item_path, f"expected {describe(item_tp)}, got {_show(item)}")
+                report.error(item_path, f"expected {describe(item_tp)}, got {show_value(item)}")
         return out
     if origin is dict or tp is dict:
         if not isinstance(value, Mapping):
@@ -184,14 +185,14 @@ def build(cls: type, data: Mapping[str, Any], path: str, report: ParseReport) ->
     for key, value in data.items():
         sub = f"{path}.{key}" if path else str(key)
         if not isinstance(key, str):
-            report.error(sub, f"keys must be text, got {_show(key)}")
+            report.error(sub, f"keys must be text, got {show_value(key)}")
             continue
         if key in known:
             tp = known[key]
             try:
                 kwargs[key] = convert(tp, value, sub, report)
             except _Mismatch:
-                report.error(sub, f"expected {describe(tp)}, got {_show(value)}")
+                report.error(sub, f"expected {describe(tp)}, got {show_value(value)}")
         elif key in ignored:
             report.ignored.append(sub)
         elif key in unsupported:

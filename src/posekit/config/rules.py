@@ -13,18 +13,28 @@ Common rules are built with :func:`number`, :func:`probability`, :func:`ordered`
 wrapped with :func:`rule`. A rule names the fields it
 reads, and is skipped on a matched section that lacks one of them (a wildcard may match
 sections of several kinds, e.g. a backbone without ``filters``).
+
+Settings dataclasses outside the training configuration (tracking, grouping, evaluation,
+preprocessing, the synthetic renderer) are checked the same way, from their own
+``__post_init__``, with :func:`check_settings`: each field's value is checked against
+(and converted to) its type annotation, then the rules of their table run, and one
+:class:`~posekit.config.problems.InvalidConfigError` lists every problem.
+:func:`settings_from_dict` builds one from a YAML section or command-line options, adding
+unknown keys (with a did-you-mean) to the same list.
 """
 
 from __future__ import annotations
 
 import math
+import numbers
+import types
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import MISSING, dataclass, fields, is_dataclass
 from fnmatch import fnmatchcase
-from typing import Any
+from typing import Any, Literal, TypeVar, Union, get_args, get_origin
 
-from posekit.config.parse import suggest
-from posekit.config.problems import Problem
+from posekit.config.parse import describe, show_value, suggest, yaml_fields
+from posekit.config.problems import InvalidConfigError, Problem, raise_if_problems
 from posekit.config.schema import INTERNAL
 
 Check = Callable[[Any, str], Iterable[Problem]]
@@ -128,7 +138,7 @@ def number(
     high_open: bool = False,
     hint: str = "",
 ) -> Rule:
-    """Rule: field ``name`` (a number, or a list of numbers) is finite and within bounds.
+    """Rule: field ``name`` (a number, or a list or tuple of numbers) is finite and within bounds.
 
     ``low`` / ``high`` are inclusive unless ``low_open`` / ``high_open``. ``null`` and
     non-numbers pass (types are checked when the file is read). ``hint`` is the
@@ -146,7 +156,7 @@ def number(
     @rule(name)
     def check(section: Any, path: str) -> Iterator[Problem]:
         value = getattr(section, name)
-        for v in value if isinstance(value, list) else [value]:
+        for v in value if isinstance(value, (list, tuple)) else [value]:
             if is_real(v) and not inside(v):
                 where = join(path, name)
                 yield Problem(
@@ -258,11 +268,201 @@ def one_of(names: Sequence[str], what: str, exactly: bool) -> Rule:
 
 
 def distinct(name: str) -> Rule:
-    """Rule: the list in field ``name`` has no repeated items (``null`` passes)."""
+    """Rule: the list (or tuple) in field ``name`` has no repeated items (``null`` passes)."""
     return field_rule(
         name,
-        lambda v: isinstance(v, list) and len(set(map(str, v))) != len(v),
+        lambda v: isinstance(v, (list, tuple)) and len(set(map(str, v))) != len(v),
         lambda v: f"names are repeated in {v!r}",
         "distinct names",
         "Remove the repeated names.",
     )
+
+
+def non_empty(name: str, hint: str) -> Rule:
+    """Rule: the list (or tuple) in field ``name`` holds at least one item (``null`` passes)."""
+    return field_rule(
+        name,
+        lambda v: isinstance(v, (list, tuple)) and not v,
+        lambda v: "the list is empty",
+        "at least one value",
+        hint,
+    )
+
+
+# ------------------------------------------------------------------ settings dataclasses
+
+_T = TypeVar("_T")
+_UNIONS = (Union, types.UnionType)
+_SEQUENCES = (tuple, list, Sequence)
+
+
+def _conform_items(value: Any, origin: Any, args: tuple[Any, ...]) -> tuple[bool, Any]:
+    """:func:`conform` for ``tuple[...]``, ``list[...]`` and ``Sequence[...]``."""
+    if hasattr(value, "tolist") and getattr(value, "ndim", None) == 1:
+        value = value.tolist()  # a 1-d numpy array
+    if not isinstance(value, (list, tuple)):
+        return False, value
+    if origin is tuple and args and args[-1] is not Ellipsis:
+        if len(value) != len(args):
+            return False, value
+        kinds = args
+    else:
+        kinds = (args[0] if args else Any,) * len(value)
+    pairs = [conform(item, kind) for item, kind in zip(value, kinds)]
+    if not all(ok for ok, _ in pairs):
+        return False, value
+    items = [item for _, item in pairs]
+    return True, (items if origin is list else tuple(items))
+
+
+def conform(value: Any, tp: Any) -> tuple[bool, Any]:
+    """Whether ``value`` has the annotated type ``tp``, and the value converted to it.
+
+    Numbers become plain Python numbers (numpy scalars too; an integer given for a
+    ``float`` becomes a float; ``bool`` is never a number), lists, tuples and 1-d numpy
+    arrays become tuples for ``tuple[...]`` / ``Sequence[...]`` (lists for ``list[...]``)
+    and mappings ``dict``. For ``Literal[...]`` only the type of its values is checked
+    (which values is a :func:`choice` rule's job, with its did-you-mean). Other classes
+    are checked with ``isinstance``; ``Any`` and unknown annotations pass.
+    """
+    origin, args = get_origin(tp), get_args(tp)
+    if origin in _UNIONS:
+        for alternative in args:
+            ok, out = conform(value, alternative)
+            if ok:
+                return True, out
+        return False, value
+    if origin is Literal:
+        return conform(value, type(args[0]))
+    if tp is int or tp is float:
+        kind = numbers.Integral if tp is int else numbers.Real
+        ok = isinstance(value, kind) and not isinstance(value, bool)
+        return ok, (tp(value) if ok else value)
+    if origin in _SEQUENCES:
+        return _conform_items(value, origin, args)
+    if origin in (dict, Mapping):
+        key_tp, value_tp = args or (Any, Any)
+        if not isinstance(value, Mapping):
+            return False, value
+        pairs = [(conform(k, key_tp), conform(v, value_tp)) for k, v in value.items()]
+        if not all(k_ok and v_ok for (k_ok, _), (v_ok, _) in pairs):
+            return False, value
+        return True, {k: v for (_, k), (_, v) in pairs}
+    if isinstance(tp, type) and tp is not object:
+        return isinstance(value, tp), value
+    return True, value
+
+
+def _as_yaml(tp: Any) -> Any:
+    """``tp`` with sequences written as ``list[...]`` and mappings as ``dict`` (for
+    :func:`~posekit.config.parse.describe`)."""
+    origin, args = get_origin(tp), get_args(tp)
+    if origin in _SEQUENCES:
+        return list[_as_yaml(args[0])] if args else list
+    if origin in (dict, Mapping):
+        return dict
+    return tp
+
+
+def type_text(tp: Any) -> str:
+    """How an error message names the annotated type ``tp`` (``"an integer or null"``)."""
+    origin, args = get_origin(tp), get_args(tp)
+    if origin in _UNIONS:
+        text = " or ".join(type_text(a) for a in args if a is not type(None))
+        return f"{text} or null" if type(None) in args else text
+    if origin is Literal:
+        return "one of " + ", ".join(repr(a) for a in args)
+    if isinstance(tp, type) and is_dataclass(tp):
+        return f"a {tp.__name__}"
+    return describe(_as_yaml(tp))
+
+
+def _default_text(section: Any, name: str) -> str:
+    """The suggestion for a value of the wrong type: the field's default."""
+    default = next(f.default for f in fields(section) if f.name == name)
+    if default is MISSING:
+        return "Give a value of that type."
+    if default is None:
+        return "Or set it to null (the default)."
+    if isinstance(default, bool):
+        return f"The default is {str(default).lower()}."
+    return f"The default is {list(default) if isinstance(default, tuple) else default!r}."
+
+
+def check_settings(section: Any, path: str, table: RuleTable, source: str = "") -> None:
+    """Check a settings dataclass from its ``__post_init__``: types, then rules.
+
+    Each field's value is checked against its type annotation and replaced (in place, so
+    frozen dataclasses work too) by its :func:`conform`-converted value. Then every rule of
+    ``table`` whose pattern matches ``path`` runs on ``section``, except rules reading a
+    field whose type was wrong.
+
+    Args:
+        section: The dataclass instance being initialised.
+        path: Its dotted YAML path (``"tracking"``; ``""`` for none), which selects its
+            rules and starts every problem's path.
+        table: Rules by section path pattern.
+        source: What the error names first; by default the class name.
+
+    Raises:
+        InvalidConfigError: naming ``source``, listing every problem found.
+    """
+    problems: list[Problem] = []
+    mistyped: set[str] = set()
+    for name, tp in yaml_fields(type(section)).items():
+        value = getattr(section, name)
+        ok, converted = conform(value, tp)
+        if ok:
+            object.__setattr__(section, name, converted)
+            continue
+        mistyped.add(name)
+        problems.append(
+            Problem(
+                join(path, name), f"got {show_value(value)}", type_text(tp), _default_text(section, name)
+            )
+        )
+    for pattern, rules in table.items():
+        if matches(pattern, path):
+            for one in rules:
+                if mistyped.isdisjoint(one.fields):
+                    problems += one(section, path)
+    raise_if_problems(source or type(section).__name__, problems)
+
+
+def _unknown_key(key: Any, names: list[str], path: str) -> Problem:
+    close = suggest(str(key), names)
+    hint = close[0].upper() + close[1:] if close else "Remove it or use one of these names."
+    return Problem(join(path, str(key)), "unknown key", f"one of {', '.join(names)}", hint)
+
+
+def settings_from_dict(cls: type[_T], data: Any, path: str, source: str) -> _T:
+    """Build the settings dataclass ``cls`` (checked by :func:`check_settings` at ``path``)
+    from a mapping: a YAML section or command-line options.
+
+    ``None`` gives the defaults. One :class:`InvalidConfigError` naming ``source`` (a
+    file, ``"command line"``) lists every problem: keys that are not fields of ``cls``
+    (with a did-you-mean from :func:`~posekit.config.parse.suggest`) and whatever the
+    check of ``cls`` finds in the others.
+    """
+    if data is None:
+        return cls()
+    if not isinstance(data, Mapping):
+        raise InvalidConfigError(
+            source,
+            [
+                Problem(
+                    path,
+                    f"got {show_value(data)}",
+                    "a mapping of settings",
+                    "Write one indented `key: value` line per setting.",
+                )
+            ],
+        )
+    names = list(yaml_fields(cls))
+    problems: list[str | Problem] = [_unknown_key(k, names, path) for k in data if k not in names]
+    try:
+        made = cls(**{k: v for k, v in data.items() if k in names})
+    except InvalidConfigError as exc:
+        raise InvalidConfigError(source, [*problems, *exc.problems]) from None
+    raise_if_problems(source, problems)
+    return made

@@ -24,38 +24,59 @@ from typing import TypeVar
 
 import numpy as np
 
-from posekit.errors import ConfigError, DataError
+from posekit.config.rules import RuleTable, check_settings, number
+from posekit.config.validation import RULES as CONFIG_RULES
+from posekit.errors import DataError
 
 LUMA_WEIGHTS: tuple[float, float, float] = (0.299, 0.587, 0.114)
 """ITU-R BT.601 weights used to turn RGB into one grey channel."""
 
-_FIELD = "data_config.preprocessing"
+PREPROCESSING = "data_config.preprocessing"
+"""YAML path of the preprocessing options."""
 
 ArrayT = TypeVar("ArrayT")
 
 
+# --------------------------------------------------------------------------- options
+
+RULES: RuleTable = {
+    PREPROCESSING: (
+        *CONFIG_RULES[PREPROCESSING],
+        number(
+            "max_stride",
+            1,
+            hint="It is the backbone's deepest stride (model_config.backbone_config), "
+            "usually a power of two such as 16 or 32.",
+        ),
+    )
+}
+"""The value rules of :class:`PreprocessingOptions`: those of the configuration's
+``data_config.preprocessing`` section (the one place for their bounds; rules of fields the
+options lack, such as ``crop_size``, do not apply) and ``max_stride``."""
+
+
+@dataclass(frozen=True)
+class PreprocessingOptions:
+    """The preprocessing options, checked when built (types from the annotations, values
+    by :data:`RULES`; problems name ``data_config.preprocessing.<field>``).
+
+    The functions below check the options they are given by building one;
+    :class:`posekit.data.preprocessing.PreprocessingParams` adds the preprocessing methods.
+    ``max_stride`` comes from the backbone (its deepest stride).
+    """
+
+    ensure_rgb: bool = False
+    ensure_grayscale: bool = False
+    scale: float = 1.0
+    max_height: int | None = None
+    max_width: int | None = None
+    max_stride: int = 1
+
+    def __post_init__(self) -> None:
+        check_settings(self, PREPROCESSING, RULES)
+
+
 # ------------------------------------------------------------------------ size planning
-
-
-def _check_options(
-    scale: float, max_height: int | None, max_width: int | None, max_stride: int
-) -> None:
-    if not (isinstance(scale, (int, float)) and math.isfinite(scale) and scale > 0):
-        raise ConfigError(
-            f"{_FIELD}.scale: got {scale!r}; expected a number > 0. "
-            "Use 1.0 to keep the original resolution, 0.5 to halve it."
-        )
-    for name, value in (("max_height", max_height), ("max_width", max_width)):
-        if value is not None and (not isinstance(value, (int, np.integer)) or value < 1):
-            raise ConfigError(
-                f"{_FIELD}.{name}: got {value!r}; expected a whole number of pixels >= 1 "
-                "or null. Leave it null to use the largest frame of the dataset."
-            )
-    if not isinstance(max_stride, (int, np.integer)) or max_stride < 1:
-        raise ConfigError(
-            f"model_config.backbone_config max_stride: got {max_stride!r}; expected a whole "
-            "number >= 1 (usually a power of two such as 16 or 32)."
-        )
 
 
 def _round_half_up(value: float) -> int:
@@ -119,7 +140,8 @@ def plan_input_size(
         largest resized frame height when ``max_height`` is ``None``; likewise for the
         width), rounded up to a multiple of ``max_stride``.
     """
-    _check_options(scale, max_height, max_width, max_stride)
+    PreprocessingOptions(scale=scale, max_height=max_height, max_width=max_width,
+                         max_stride=max_stride)  # checks them
     sizes = [(int(h), int(w)) for h, w in image_sizes]
     if not sizes:
         raise DataError(
@@ -219,7 +241,8 @@ def make_transform(
     ``None`` it is planned from this frame alone. A frame that would not fit inside
     ``model_size`` is shrunk further until it does (frames are never cropped).
     """
-    _check_options(scale, max_height, max_width, max_stride)
+    PreprocessingOptions(scale=scale, max_height=max_height, max_width=max_width,
+                         max_stride=max_stride)  # checks them
     if model_size is None:
         model_size = plan_input_size([(height, width)], scale, max_height, max_width, max_stride)
     mh, mw = int(model_size[0]), int(model_size[1])
@@ -236,15 +259,12 @@ def make_transform(
 
 
 def _check_channels(channels: int, ensure_rgb: bool, ensure_grayscale: bool) -> None:
-    """Raise when the channel options conflict or cannot apply to ``channels``."""
-    if ensure_rgb and ensure_grayscale:
-        raise ConfigError(
-            f"{_FIELD}: ensure_rgb and ensure_grayscale are both true; expected at most one. "
-            "Set ensure_rgb for 3-channel models or ensure_grayscale for 1-channel models."
-        )
+    """Raise when the channel options break their rules (:class:`PreprocessingOptions`)
+    or cannot apply to images with ``channels`` channels (:class:`DataError`)."""
+    PreprocessingOptions(ensure_rgb=ensure_rgb, ensure_grayscale=ensure_grayscale)
     if (ensure_rgb or ensure_grayscale) and channels not in (1, 3):
         raise DataError(
-            f"{_FIELD}: images have {channels} channels; expected 1 (grey) or 3 (RGB) to "
+            f"{PREPROCESSING}: images have {channels} channels; expected 1 (grey) or 3 (RGB) to "
             f"apply ensure_{'rgb' if ensure_rgb else 'grayscale'}. Convert the images "
             "(e.g. drop the alpha channel of RGBA files) before training."
         )

@@ -25,8 +25,7 @@ import numpy as np
 from posekit.data.geometry import (
     LUMA_WEIGHTS,
     InputTransform,
-    _check_channels,
-    _check_options,
+    PreprocessingOptions,
     make_transform,
     output_channels,
     plan_input_size,
@@ -47,6 +46,7 @@ if TYPE_CHECKING:
 __all__ = [
     "LUMA_WEIGHTS",
     "InputTransform",
+    "PreprocessingOptions",
     "PreprocessingParams",
     "convert_channels_uint8",
     "make_transform",
@@ -62,22 +62,14 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class PreprocessingParams:
+class PreprocessingParams(PreprocessingOptions):
     """The preprocessing options in one record, with :func:`preprocess_*` shortcuts.
 
-    ``max_stride`` comes from the backbone (its deepest stride).
+    ``max_stride`` comes from the backbone (its deepest stride). The fields and their
+    check (the ``data_config.preprocessing`` rules; every problem listed in one
+    :class:`~posekit.config.problems.InvalidConfigError`) are those of
+    :class:`~posekit.data.geometry.PreprocessingOptions`.
     """
-
-    ensure_rgb: bool = False
-    ensure_grayscale: bool = False
-    scale: float = 1.0
-    max_height: int | None = None
-    max_width: int | None = None
-    max_stride: int = 1
-
-    def __post_init__(self) -> None:
-        _check_options(self.scale, self.max_height, self.max_width, self.max_stride)
-        _check_channels(1, self.ensure_rgb, self.ensure_grayscale)
 
     @classmethod
     def from_config(cls, config: PreprocessingConfig, max_stride: int = 1) -> PreprocessingParams:

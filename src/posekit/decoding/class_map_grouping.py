@@ -25,15 +25,18 @@ Pure numpy + scipy (no torch): inputs may be anything :func:`numpy.asarray` acce
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy.optimize import linear_sum_assignment
 
+from posekit.config.rules import RuleTable, check_settings, number, settings_from_dict
 from posekit.decoding.grouping import FramePeaks, GroupedFrame
 from posekit.decoding.identity import check_class_maps, class_map_values
-from posekit.errors import ConfigError, DataError
+from posekit.errors import DataError
 
 __all__ = [
     "ClassMapGrouper",
@@ -43,29 +46,39 @@ __all__ = [
 ]
 
 
+SECTION = "inference.class_grouping"
+"""YAML path of the multi-class bottom-up grouping settings in an inference config."""
+
+RULES: RuleTable = {
+    SECTION: (
+        number("min_class_score", 0, 1, hint="Class maps are sigmoid values; the default is 0.1."),
+        number("min_instance_peaks", 0),
+    )
+}
+"""The value rules of :class:`ClassMapGroupingParams` (types come from its annotations)."""
+
+
 @dataclass(frozen=True)
 class ClassMapGroupingParams:
     """Settings of multi-class bottom-up grouping (see the module docstring).
 
     ``min_class_score`` is the smallest class-map value at which a peak may take a class;
     ``min_instance_peaks`` drops instances with fewer points (every instance has at least
-    one).
+    one). Checked when built (:data:`RULES`; problems name
+    ``inference.class_grouping.<field>``).
     """
 
     min_class_score: float = 0.1
     min_instance_peaks: int = 0
 
     def __post_init__(self) -> None:
-        problems = []
-        if not 0.0 <= self.min_class_score <= 1.0:
-            problems.append(f"min_class_score={self.min_class_score} (expected 0..1)")
-        if self.min_instance_peaks < 0:
-            problems.append(f"min_instance_peaks={self.min_instance_peaks} (expected >= 0)")
-        if problems:
-            raise ConfigError(
-                "multi-class bottom-up grouping settings: " + "; ".join(problems) + ". "
-                "Fix these fields in the inference configuration."
-            )
+        check_settings(self, SECTION, RULES)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None, source: str) -> ClassMapGroupingParams:
+        """Build from a mapping of its fields (``inference.class_grouping`` of an inference
+        YAML); every problem is listed, naming ``source``."""
+        return settings_from_dict(cls, data, SECTION, source)
 
 
 def assign_peaks_to_classes(

@@ -32,11 +32,14 @@ arrays (``float32`` points and scores).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 
+from posekit.config.rules import RuleTable, check_settings, choice, number, settings_from_dict
 from posekit.decoding.grouping import FramePeaks, GroupedFrame
 from posekit.decoding.paf_scoring import (
     MATCHING_METHODS,
@@ -45,7 +48,7 @@ from posekit.decoding.paf_scoring import (
     match_edge_candidates,
     score_edge_candidates,
 )
-from posekit.errors import ConfigError, DataError
+from posekit.errors import DataError
 
 __all__ = [
     "Connections",
@@ -59,12 +62,38 @@ __all__ = [
 ]
 
 
+SECTION = "inference.grouping"
+"""YAML path of the bottom-up grouping settings in an inference config."""
+
+RULES: RuleTable = {
+    SECTION: (
+        number("n_points", 2),
+        number("sample_threshold"),
+        number("min_fraction", 0, 1, hint="0.8 needs 80 % of the samples along the line."),
+        number("min_line_score"),
+        number(
+            "max_edge_length_ratio",
+            0,
+            low_open=True,
+            hint="Use e.g. 0.25 (a quarter of the input's longer side), or null for no "
+            "distance penalty.",
+        ),
+        number("dist_penalty_weight", 0),
+        choice("matching", MATCHING_METHODS),
+        number("max_instances", 1, hint="Use e.g. 2, or null for no limit."),
+        number("min_instance_peaks", 0),
+    )
+}
+"""The value rules of :class:`PAFGroupingParams` (types come from its annotations)."""
+
+
 @dataclass(frozen=True)
 class PAFGroupingParams:
     """Settings of bottom-up grouping (see the module docstring for their meaning).
 
     ``max_edge_length_ratio`` sets the distance penalty's ``max_edge_length`` as a fraction
-    of the longer side of the model input (``None`` disables the penalty).
+    of the longer side of the model input (``None`` disables the penalty). Checked when
+    built (:data:`RULES`; problems name ``inference.grouping.<field>``).
     """
 
     n_points: int = 10
@@ -79,26 +108,13 @@ class PAFGroupingParams:
     keep_isolated_peaks: bool = False
 
     def __post_init__(self) -> None:
-        problems = []
-        if self.n_points < 2:
-            problems.append(f"n_points={self.n_points} (expected >= 2)")
-        if not 0.0 <= self.min_fraction <= 1.0:
-            problems.append(f"min_fraction={self.min_fraction} (expected 0..1)")
-        if self.max_edge_length_ratio is not None and not self.max_edge_length_ratio > 0:
-            problems.append(f"max_edge_length_ratio={self.max_edge_length_ratio} (expected > 0)")
-        if self.dist_penalty_weight < 0:
-            problems.append(f"dist_penalty_weight={self.dist_penalty_weight} (expected >= 0)")
-        if self.matching not in MATCHING_METHODS:
-            problems.append(f"matching={self.matching!r} (expected 'hungarian' or 'greedy')")
-        if self.max_instances is not None and self.max_instances < 1:
-            problems.append(f"max_instances={self.max_instances} (expected >= 1 or None)")
-        if self.min_instance_peaks < 0:
-            problems.append(f"min_instance_peaks={self.min_instance_peaks} (expected >= 0)")
-        if problems:
-            raise ConfigError(
-                "bottom-up grouping settings: " + "; ".join(problems) + ". "
-                "Fix these fields in the inference configuration."
-            )
+        check_settings(self, SECTION, RULES)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None, source: str) -> PAFGroupingParams:
+        """Build from a mapping of its fields (``inference.grouping`` of an inference YAML,
+        ``--grouping KEY=VALUE`` options); every problem is listed, naming ``source``."""
+        return settings_from_dict(cls, data, SECTION, source)
 
 
 def _as_edges(edges: ArrayLike, n_nodes: int) -> np.ndarray:

@@ -123,16 +123,24 @@ class Predictor(ABC):
         return order
 
 
-class SingleInstancePredictor(Predictor):
-    """One animal per frame: the global peak of every node's map."""
+class OneModelPredictor(Predictor):
+    """A predictor that runs one model on whole frames (preprocessed by its run's settings)."""
 
-    def __init__(self, run: ModelRun, backend: Backend, peak_threshold: float = 0.2) -> None:
-        super().__init__(run.info, peak_threshold, 1)
+    def __init__(self, run: ModelRun, backend: Backend, peak_threshold: float = 0.2,
+                 max_instances: int | None = None) -> None:
+        super().__init__(run.info, peak_threshold, max_instances)
         self.run = run
         self.backend = backend
 
     def prepare(self, frames: np.ndarray) -> PreparedFrames:
         return self.run.prep.preprocess_frames(frames)
+
+
+class SingleInstancePredictor(OneModelPredictor):
+    """One animal per frame: the global peak of every node's map."""
+
+    def __init__(self, run: ModelRun, backend: Backend, peak_threshold: float = 0.2) -> None:
+        super().__init__(run, backend, peak_threshold, 1)
 
     def predict_frames(self, frames: np.ndarray, frame_indices: np.ndarray, *,
                        prepared: PreparedFrames | None = None) -> list[FramePredictions]:

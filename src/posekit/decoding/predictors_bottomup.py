@@ -13,12 +13,12 @@ from posekit.decoding.predictors import (
     Backend,
     FramePredictions,
     ModelRun,
-    Predictor,
+    OneModelPredictor,
     PreparedFrames,
 )
 
 
-class BottomUpPredictor(Predictor):
+class BottomUpPredictor(OneModelPredictor):
     """All parts of all animals at once, grouped by the model type's :class:`Grouper`.
 
     Args:
@@ -30,12 +30,9 @@ class BottomUpPredictor(Predictor):
 
     def __init__(self, run: ModelRun, backend: Backend, grouper: Grouper,
                  peak_threshold: float = 0.2, max_instances: int | None = None) -> None:
-        super().__init__(run.info, peak_threshold, max_instances)
-        self.run, self.backend, self.grouper = run, backend, grouper
+        super().__init__(run, backend, peak_threshold, max_instances)
+        self.grouper = grouper
         self.has_classes = grouper.has_classes
-
-    def prepare(self, frames: np.ndarray) -> PreparedFrames:
-        return self.run.prep.preprocess_frames(frames)
 
     def predict_frames(self, frames: np.ndarray, frame_indices: np.ndarray, *,
                        prepared: PreparedFrames | None = None) -> list[FramePredictions]:

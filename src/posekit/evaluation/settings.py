@@ -2,15 +2,47 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
-from posekit.errors import ConfigError
+from posekit.config.rules import RuleTable, check_settings, choice, non_empty, number
 from posekit.evaluation.distances import DEFAULT_PCK_BBOX_FRACTIONS, DEFAULT_PCK_THRESHOLDS_PX
 from posekit.evaluation.identity import IdentityMapping
 from posekit.evaluation.oks import OksSigmas
 
 IDENTITY_MAPPINGS = ("auto", "name", "hungarian")
+
+_THRESHOLDS = "Give one or more positive numbers, e.g. [1, 2, 5, 10]."
+
+RULES: RuleTable = {
+    "": (
+        number(
+            "oks_sigmas",
+            0,
+            low_open=True,
+            hint="The usual value is 0.025 (sleap-nn's default), or null for it.",
+        ),
+        number("pck_thresholds", 0, low_open=True, hint=_THRESHOLDS),
+        non_empty("pck_thresholds", _THRESHOLDS),
+        number("pck_bbox_fractions", 0, low_open=True, hint="E.g. [0.05, 0.1, 0.2]."),
+        non_empty("pck_bbox_fractions", "E.g. [0.05, 0.1, 0.2]."),
+        number("match_oks_threshold", 0, 1, hint="OKS lies in [0, 1]; the default is 0."),
+        number(
+            "match_area_fallback",
+            0,
+            low_open=True,
+            hint="Use an area in pixels squared such as 10000, or null for the data set's "
+            "median.",
+        ),
+        number(
+            "visibility_max_distance",
+            0,
+            hint="Use a distance in pixels such as 10, or null for any distance.",
+        ),
+        choice("identity_mapping", IDENTITY_MAPPINGS),
+    )
+}
+"""The value rules of :class:`EvaluationSettings` (types come from its annotations); its
+fields have no enclosing YAML section, so problems name the bare field."""
 
 
 @dataclass(frozen=True)
@@ -34,7 +66,8 @@ class EvaluationSettings:
             instances (False also takes the predicted instances of the ground-truth file).
 
     Raises:
-        ConfigError: an unknown identity mapping or a non-positive PCK threshold.
+        InvalidConfigError: listing every value of the wrong type or breaking a rule of
+            :data:`RULES` (e.g. an unknown identity mapping, a non-positive PCK threshold).
     """
 
     oks_sigmas: OksSigmas | None = None
@@ -47,17 +80,4 @@ class EvaluationSettings:
     user_instances_only_gt: bool = True
 
     def __post_init__(self) -> None:
-        if self.identity_mapping not in IDENTITY_MAPPINGS:
-            raise ConfigError(
-                f"identity_mapping: {self.identity_mapping!r} is not a mapping rule; expected "
-                "'auto', 'name' or 'hungarian'."
-            )
-        for name in ("pck_thresholds", "pck_bbox_fractions"):
-            values = tuple(float(v) for v in getattr(self, name))
-            if not values or any(not v > 0 for v in values):
-                raise ConfigError(
-                    f"{name}: got {list(values)}; expected one or more positive numbers."
-                )
-            object.__setattr__(self, name, values)
-        if self.oks_sigmas is not None and not isinstance(self.oks_sigmas, (Mapping, float, int)):
-            object.__setattr__(self, "oks_sigmas", tuple(float(s) for s in self.oks_sigmas))
+        check_settings(self, "", RULES)

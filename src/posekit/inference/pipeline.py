@@ -10,13 +10,12 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import sleap_io as sio
 
-from posekit.config.parse import suggest
 from posekit.errors import ConfigError, DataError, ModelError
 from posekit.inference.backends import make_backend
 from posekit.decoding.predictors import FramePredictions, Predictor
@@ -167,12 +166,13 @@ def load_model(*paths: PathLike, peak_threshold: float = 0.2, max_instances: int
     return PosePredictor(runs, settings)
 
 
-def grouping_settings(value: object, field_name: str) -> Any:
+def grouping_settings(value: object, field_name: str, source: str = "load_model") -> Any:
     """``value`` as :class:`PAFGroupingParams` (``field_name="grouping"``) or
     :class:`ClassMapGroupingParams` (``"class_grouping"``); ``None`` stays ``None``.
 
     Raises:
-        ConfigError: a mapping names a setting that does not exist.
+        InvalidConfigError: a mapping names settings that do not exist or values out of
+            range (every problem is listed, each naming ``source``).
     """
     if value is None:
         return None
@@ -183,15 +183,9 @@ def grouping_settings(value: object, field_name: str) -> Any:
     if isinstance(value, cls):
         return value
     if not isinstance(value, Mapping):
-        raise ConfigError(f"{field_name}: got {type(value).__name__}; expected a mapping of "
-                          f"{cls.__name__} fields or a {cls.__name__}.")
-    known = {f.name for f in fields(cls)}
-    unknown = sorted(set(value) - known)
-    if unknown:
-        hint = suggest(unknown[0], sorted(known))
-        raise ConfigError(f"{field_name}.{unknown[0]}: not a grouping setting; expected one "
-                          f"of {', '.join(sorted(known))}.{' ' + hint.capitalize() if hint else ''}")
-    return cls(**dict(value))
+        raise ConfigError(f"{source}: {field_name}: got {type(value).__name__}; expected a "
+                          f"mapping of {cls.__name__} fields or a {cls.__name__}.")
+    return cls.from_dict(value, source)
 
 
 @dataclass

@@ -2,35 +2,21 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from posekit.model_types.base import HeadSpec, ModelType, confmap_head
-
-if TYPE_CHECKING:
-    from torch import Tensor
+from posekit.model_types.single_instance import SingleInstance
 
 
-class CenteredInstance(ModelType):
-    """Confidence maps of the animal centred in a crop around its anchor."""
+class CenteredInstance(SingleInstance):
+    """A single-instance model that sees one crop per animal, centred on its anchor.
+
+    Heads, targets and decoding are those of :class:`SingleInstance`; what differs is the
+    stage: it is trained on instance crops and predicts in crops around the centroids a
+    first stage (or the labels) gives.
+    """
 
     name = "centered_instance"
     stage = "instances"
-    graph_outputs = ("points", "scores")
-
-    def build_heads(self) -> list[HeadSpec]:
-        return [confmap_head(self.config.confmaps, "confmaps", self.info.n_nodes)]
-
-    def make_targets(self, points: Tensor, classes: Tensor, input_hw: tuple[int, int]
-                     ) -> dict[str, Tensor]:
-        from posekit.data.targets import make_confmaps
-
-        head = self.primary
-        return {head.key: make_confmaps(points[:, :1], self.out_hw(input_hw, head), head.stride,
-                                        head.sigma)}
-
-    def decode(self, outputs: dict[str, Tensor], threshold: Tensor, refinement: str | None,
-               patch: int) -> tuple[Tensor, ...]:
-        return self.peaks(outputs, threshold, refinement, patch)
 
     def make_predictor(self, run: Any, backend: Any, settings: Any, centroids: Any = None
                        ) -> Any:

@@ -1,24 +1,79 @@
 """Tracking parameters: :class:`TrackingConfig`, validated from a dict, CLI options or YAML.
 
 The same dataclass is fed by ``posekit track --tracking ...`` options and by the
-``tracking:`` section of an inference config, so every key is checked here once:
-unknown keys get a did-you-mean suggestion, wrong types and out-of-range values raise
-:class:`posekit.errors.ConfigError` naming ``tracking.<key>``.
+``tracking:`` section of an inference config, so every key is checked here once, by the
+project's one validation mechanism (:mod:`posekit.config.rules`): the types of the fields'
+annotations and the rules of :data:`RULES`. Unknown keys get a did-you-mean suggestion;
+every problem is listed in one :class:`~posekit.config.problems.InvalidConfigError` naming
+``tracking.<key>``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import difflib
-import math
-import numbers
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
-from posekit.errors import ConfigError
+from posekit.config.rules import (
+    RuleTable,
+    check_settings,
+    choice,
+    non_empty,
+    number,
+    settings_from_dict,
+)
+
+SECTION = "tracking"
+"""YAML path of the tracking settings (the ``tracking:`` section of an inference config)."""
 
 SIMILARITIES = ("oks", "centroid", "iou")
 MATCH_METHODS = ("hungarian", "greedy")
+
+RULES: RuleTable = {
+    SECTION: (
+        number("window", 1),
+        choice("similarity", SIMILARITIES),
+        number(
+            "oks_sigma",
+            0,
+            low_open=True,
+            hint="The usual value is 0.025; larger values tolerate more localisation error.",
+        ),
+        non_empty("oks_sigma", "Give one number for all nodes or one per node."),
+        number(
+            "oks_area",
+            0,
+            low_open=True,
+            hint="Use e.g. 2500 (pixels squared), or null "
+            "for the bounding-box area of the track's pose.",
+        ),
+        number(
+            "centroid_scale",
+            0,
+            low_open=True,
+            hint="Use e.g. 20 (pixels), or null for the size of the track's pose.",
+        ),
+        number(
+            "anchor_node",
+            0,
+            hint="Use a node index such as 0, or null for the middle of the visible nodes.",
+        ),
+        choice("match", MATCH_METHODS),
+        number("min_similarity", 0, 1),
+        number("max_tracks", 1, hint="Use e.g. 2, or null for no limit."),
+        number("min_new_track_points", 1),
+        number("flow_window_size", 3),
+        number("flow_max_levels", 0, 10),
+        number("min_track_length", 1, hint="Use e.g. 5 to drop tracks shorter than 5 frames."),
+        number("max_gap", 0, hint="Use e.g. 5 to fill holes of up to 5 frames, or 0 for none."),
+        number(
+            "merge_max_gap",
+            0,
+            hint="Use e.g. 30 to join fragments up to 30 frames apart, or 0 for none.",
+        ),
+    )
+}
+"""The value rules of :class:`TrackingConfig` (types come from its annotations)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,9 +136,11 @@ class TrackingConfig:
     merge_max_gap: int = 0
 
     def __post_init__(self) -> None:
-        values = _validate({f.name: getattr(self, f.name) for f in _FIELDS}, "TrackingConfig")
-        for name, value in values.items():
-            object.__setattr__(self, name, value)
+        for name in ("similarity", "match"):  # names are accepted in any case
+            value = getattr(self, name)
+            if isinstance(value, str):
+                object.__setattr__(self, name, value.lower())
+        check_settings(self, SECTION, RULES)
 
     @classmethod
     def from_dict(
@@ -92,168 +149,18 @@ class TrackingConfig:
         """Build a config from a mapping (a YAML ``tracking:`` section or CLI options).
 
         Missing keys take their defaults. ``source`` names where the values came from
-        (a file path, ``"command line"``) and starts every error message.
+        (a file path, ``"command line"``) and starts the error message.
 
         Raises:
-            ConfigError: unknown key (with a did-you-mean suggestion), wrong type or value
-                out of range; the message names ``tracking.<key>``.
+            InvalidConfigError: listing every unknown key (with a did-you-mean
+                suggestion), wrong type and value out of range, each naming
+                ``tracking.<key>``.
         """
-        if data is None:
-            return cls()
-        if not isinstance(data, Mapping):
-            raise ConfigError(
-                f"{source}: tracking: got {type(data).__name__}; expected a mapping of "
-                "tracking parameters. Write it as `tracking:` followed by indented "
-                "`key: value` lines."
-            )
-        names = [f.name for f in _FIELDS]
-        for key in data:
-            if key not in names:
-                close = difflib.get_close_matches(str(key), names, n=1, cutoff=0.6)
-                hint = (
-                    f"Did you mean `{close[0]}`?" if close else f"Valid keys: {', '.join(names)}."
-                )
-                raise ConfigError(
-                    f"{source}: tracking.{key}: unknown key; expected one of the tracking "
-                    f"parameters. {hint}"
-                )
-        return cls(**_validate(dict(data), source))
+        return settings_from_dict(cls, data, SECTION, source)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-Python view (lists, no tuples) that :meth:`from_dict` reads back."""
-        out = {f.name: getattr(self, f.name) for f in _FIELDS}
+        out = dataclasses.asdict(self)
         if isinstance(out["oks_sigma"], tuple):
             out["oks_sigma"] = list(out["oks_sigma"])
         return out
-
-
-def _fail(source: str, key: str, value: Any, expected: str, hint: str) -> ConfigError:
-    return ConfigError(f"{source}: tracking.{key}: got {value!r}; expected {expected}. {hint}")
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-
-def _int_rule(low: int, high: int | None, optional: bool, what: str) -> Callable:
-    def check(source: str, key: str, value: Any) -> int | None:
-        if value is None and optional:
-            return None
-        if not _is_int(value) or value < low or (high is not None and value > high):
-            bound = f"between {low} and {high}" if high is not None else f">= {low}"
-            extra = " or null" if optional else ""
-            raise _fail(
-                source,
-                key,
-                value,
-                f"an integer {bound}{extra} ({what})",
-                f"Set tracking.{key} to e.g. {_DEFAULT_HINTS[key]}.",
-            )
-        return int(value)
-
-    return check
-
-
-def _float_rule(
-    low: float, high: float | None, optional: bool, what: str, strict: bool = False
-) -> Callable:
-    def check(source: str, key: str, value: Any) -> float | None:
-        if value is None and optional:
-            return None
-        bad_low = not _is_number(value) or (value <= low if strict else value < low)
-        if bad_low or (high is not None and value > high) or math.isnan(value):
-            sign = ">" if strict else ">="
-            bound = f"{sign} {low}" + (f" and <= {high}" if high is not None else "")
-            extra = " or null" if optional else ""
-            raise _fail(
-                source,
-                key,
-                value,
-                f"a number {bound}{extra} ({what})",
-                f"Set tracking.{key} to e.g. {_DEFAULT_HINTS[key]}.",
-            )
-        return float(value)
-
-    return check
-
-
-def _choice_rule(choices: tuple[str, ...]) -> Callable:
-    def check(source: str, key: str, value: Any) -> str:
-        if not isinstance(value, str) or value.lower() not in choices:
-            close = difflib.get_close_matches(str(value).lower(), choices, n=1, cutoff=0.5)
-            hint = f"Did you mean {close[0]!r}?" if close else f"Use one of {', '.join(choices)}."
-            raise _fail(source, key, value, f"one of {', '.join(choices)}", hint)
-        return value.lower()
-
-    return check
-
-
-def _bool_rule(source: str, key: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise _fail(
-            source,
-            key,
-            value,
-            "true or false",
-            f"Write tracking.{key}: true (or false), without quotes.",
-        )
-    return value
-
-
-def _sigma_rule(source: str, key: str, value: Any) -> float | tuple[float, ...]:
-    expected = "a number > 0 or a non-empty list of numbers > 0 (one per node)"
-    hint = "The usual value is 0.025; larger values tolerate more localisation error."
-    if _is_number(value):
-        if not value > 0:
-            raise _fail(source, key, value, expected, hint)
-        return float(value)
-    is_list = isinstance(value, Sequence) and not isinstance(value, str) and len(value) > 0
-    if is_list and all(_is_number(v) and v > 0 for v in value):
-        return tuple(float(v) for v in value)
-    raise _fail(source, key, value, expected, hint)
-
-
-_DEFAULT_HINTS = {
-    "window": 5,
-    "flow_window_size": 21,
-    "flow_max_levels": 3,
-    "max_tracks": 2,
-    "anchor_node": 0,
-    "min_new_track_points": 3,
-    "min_track_length": 5,
-    "max_gap": 5,
-    "merge_max_gap": 30,
-    "oks_area": 2500.0,
-    "centroid_scale": 20.0,
-    "min_similarity": 0.01,
-}
-
-_RULES: dict[str, Callable] = {
-    "window": _int_rule(1, None, False, "frames a lost track stays a candidate"),
-    "similarity": _choice_rule(SIMILARITIES),
-    "oks_sigma": _sigma_rule,
-    "oks_area": _float_rule(0.0, None, True, "object area in pixels squared", strict=True),
-    "centroid_scale": _float_rule(0.0, None, True, "distance scale in pixels", strict=True),
-    "anchor_node": _int_rule(0, None, True, "node index used as centroid"),
-    "match": _choice_rule(MATCH_METHODS),
-    "min_similarity": _float_rule(0.0, 1.0, False, "similarity threshold"),
-    "max_tracks": _int_rule(1, None, True, "largest number of tracks"),
-    "min_new_track_points": _int_rule(1, None, False, "visible nodes needed to start a track"),
-    "optical_flow": _bool_rule,
-    "flow_window_size": _int_rule(3, None, False, "Lucas-Kanade window side in pixels"),
-    "flow_max_levels": _int_rule(0, 10, False, "pyramid levels"),
-    "min_track_length": _int_rule(1, None, False, "frames a track needs to be kept"),
-    "max_gap": _int_rule(0, None, False, "longest hole to fill, in frames"),
-    "merge_max_gap": _int_rule(0, None, False, "longest gap between merged fragments"),
-}
-
-_FIELDS = dataclasses.fields(TrackingConfig)
-
-
-def _validate(values: dict[str, Any], source: str) -> dict[str, Any]:
-    """Check and normalise each given field; returns a new dict of clean values."""
-    return {key: _RULES[key](source, key, value) for key, value in values.items()}

@@ -208,6 +208,51 @@ def _loggers(cfg: TrainingJobConfig, run_dir: Path) -> list:
     return [make_wandb_logger(cfg, run_dir)]
 
 
+@dataclass
+class _RunSetup:
+    """Everything a training run needs before Lightning starts."""
+
+    config: TrainingJobConfig
+    data: ResolvedData
+    run_dir: Path
+    module: PoseLightningModule
+    train_ds: object
+    val_ds: object
+    stores: tuple[ImageStore, ImageStore]
+
+
+def _set_up_run(cfg: TrainingJobConfig, seed: int, resuming: bool) -> _RunSetup:
+    """Load and resolve the data, create the run folder (resolved config, splits), build the
+    datasets, the network and the Lightning module."""
+    dc, tc = cfg.data_config, cfg.trainer_config
+    train_labels, val_labels = load_train_val(dc.train_labels_path, dc.val_labels_path,
+                                              dc.validation_fraction, seed,
+                                              dc.user_instances_only)
+    data = resolve_data(cfg, train_labels, val_labels)
+    cfg = data.config
+    run_dir = resolve_run_dir(cfg, resuming=resuming)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    task = model_type_of(cfg.model_config, data.info)
+    aug = _augmentation(cfg, data)
+    train_store, val_store, _ = _stores(cfg, data, run_dir)
+    train_ds, val_ds = _datasets(cfg, task, data, train_store, val_store, aug)
+    crop = data.info.crop_size
+    model = build_model(cfg.model_config, task.heads,
+                        input_size=(crop, crop) if crop else None)
+    cfg.model_config.total_params = count_parameters(model)
+    cfg.trainer_config.ckpt_dir = str(run_dir.parent)
+    cfg.trainer_config.run_name = run_dir.name
+    if tc.seed is None:
+        cfg.trainer_config.seed = seed
+    save_config(cfg, run_dir / "training_config.yaml")
+    _save_splits(data, run_dir)
+    module = PoseLightningModule(model, task, optim_settings(cfg), aug,
+                                 OHKMParams.from_config(tc.online_hard_keypoint_mining),
+                                 crop_size=crop if task.crops_instances else None,
+                                 seed=seed, channels_last=True)
+    return _RunSetup(cfg, data, run_dir, module, train_ds, val_ds, (train_store, val_store))
+
+
 def train(config: TrainingJobConfig | str | os.PathLike[str] | dict,
           overrides: list[str] | tuple[str, ...] = (),
           time_limit_s: float | None = None,
@@ -234,36 +279,12 @@ def train(config: TrainingJobConfig | str | os.PathLike[str] | dict,
             f"trainer_config.resume_ckpt_path: {resume} does not exist; expected a .ckpt file "
             "(usually <run folder>/last.ckpt)."
         )
-    dc = cfg.data_config
-    train_labels, val_labels = load_train_val(dc.train_labels_path, dc.val_labels_path,
-                                              dc.validation_fraction, seed,
-                                              dc.user_instances_only)
-    data = resolve_data(cfg, train_labels, val_labels)
-    cfg = data.config
-    run_dir = resolve_run_dir(cfg, resuming=bool(resume))
-    run_dir.mkdir(parents=True, exist_ok=True)
-    task = model_type_of(cfg.model_config, data.info)
-    aug = _augmentation(cfg, data)
-    train_store, val_store, _ = _stores(cfg, data, run_dir)
-    train_ds, val_ds = _datasets(cfg, task, data, train_store, val_store, aug)
-    crop = data.info.crop_size
-    model = build_model(cfg.model_config, task.heads,
-                        input_size=(crop, crop) if crop else None)
-    cfg.model_config.total_params = count_parameters(model)
-    cfg.trainer_config.ckpt_dir = str(run_dir.parent)
-    cfg.trainer_config.run_name = run_dir.name
-    if tc.seed is None:
-        cfg.trainer_config.seed = seed
-    save_config(cfg, run_dir / "training_config.yaml")
-    _save_splits(data, run_dir)
-    module = PoseLightningModule(model, task, optim_settings(cfg), aug,
-                                 OHKMParams.from_config(tc.online_hard_keypoint_mining),
-                                 crop_size=crop if task.crops_instances else None,
-                                 seed=seed, channels_last=True)
-    train_loader, val_loader = _loaders(cfg, train_ds, val_ds, seed)
+    setup = _set_up_run(cfg, seed, resuming=bool(resume))
+    cfg, data, run_dir, tc = setup.config, setup.data, setup.run_dir, setup.config.trainer_config
+    train_loader, val_loader = _loaders(cfg, setup.train_ds, setup.val_ds, seed)
     trainer = L.Trainer(
         max_epochs=int(tc.max_epochs),
-        callbacks=_callbacks(cfg, run_dir, val_ds) + list(callbacks or []),
+        callbacks=_callbacks(cfg, run_dir, setup.val_ds) + list(callbacks or []),
         logger=_loggers(cfg, run_dir) or False, enable_checkpointing=bool(tc.save_ckpt),
         enable_progress_bar=bool(tc.enable_progress_bar), enable_model_summary=False,
         default_root_dir=str(run_dir), deterministic=False, num_sanity_val_steps=0,
@@ -271,6 +292,8 @@ def train(config: TrainingJobConfig | str | os.PathLike[str] | dict,
         plugins=[AtomicCheckpointIO()],
         max_time={"seconds": float(time_limit_s)} if time_limit_s else None,
         **_trainer_kwargs(cfg))
+    module, dc = setup.module, cfg.data_config
+    train_store, val_store = setup.stores
     start = time.perf_counter()
     try:
         with flush_denormals():

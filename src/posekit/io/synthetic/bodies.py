@@ -13,13 +13,130 @@ clockwise on screen, so an animal's *left* side is at ``-90`` degrees from its h
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
+from posekit.config.problems import Problem
+from posekit.config.rules import RuleTable, check_settings, distinct, join, non_empty, number, rule
 from posekit.errors import ConfigError
 
 SHAPES = ("segment", "disc", "none")
+
+WORM_NODES = range(2, 65)
+"""Chain lengths the ``"worm"`` preset can have."""
+
+_PER_NODE = (
+    "parents",
+    "lengths",
+    "angles",
+    "radii",
+    "start_radii",
+    "flex",
+    "shapes",
+    "tones",
+    "layers",
+)
+
+
+def _tree_order(parents: Sequence[int]) -> list[int] | None:
+    """Node indices with every parent before its children; ``None`` when they hold a cycle."""
+    order: list[int] = []
+    placed: set[int] = set()
+    pending = list(range(len(parents)))
+    while pending:
+        ready = [i for i in pending if parents[i] == -1 or parents[i] in placed]
+        if not ready:
+            return None
+        order.extend(ready)
+        placed.update(ready)
+        pending = [i for i in pending if i not in placed]
+    return order
+
+
+@rule("nodes", *_PER_NODE)
+def _one_per_node(plan: Any, path: str) -> Iterator[Problem]:
+    k = len(plan.nodes)
+    for name in _PER_NODE:
+        n = len(getattr(plan, name))
+        if n != k:
+            yield Problem(
+                join(path, name),
+                f"{n} entries for {k} nodes",
+                "one per node",
+                "Give a value for every node.",
+            )
+
+
+@rule("nodes", "parents")
+def _tree(plan: Any, path: str) -> Iterator[Problem]:
+    k, parents, where = len(plan.nodes), plan.parents, join(path, "parents")
+    roots = sum(p == -1 for p in parents)
+    if roots != 1:
+        yield Problem(
+            where,
+            f"{roots} roots",
+            "exactly one node with parent -1",
+            "Attach the other nodes to a parent.",
+        )
+    outside = [p for p in parents if not -1 <= p < k]
+    if outside:
+        yield Problem(
+            where, f"index {outside[0]} is out of range", f"-1 to {k - 1}", "Fix the index."
+        )
+    if roots == 1 and not outside and len(parents) == k and _tree_order(parents) is None:
+        yield Problem(
+            where,
+            "the parents contain a cycle",
+            "a tree",
+            "Make every chain of parents end at the root.",
+        )
+
+
+@rule("shapes")
+def _shapes(plan: Any, path: str) -> Iterator[Problem]:
+    for i, shape in enumerate(plan.shapes):
+        if shape not in SHAPES:
+            yield Problem(
+                f"{join(path, 'shapes')}[{i}]",
+                f"unknown value {shape!r}",
+                f"one of {', '.join(SHAPES)}",
+                "Use one of these names exactly as written.",
+            )
+
+
+@rule("nodes", "symmetries")
+def _symmetries(plan: Any, path: str) -> Iterator[Problem]:
+    for pair in plan.symmetries:
+        unknown = [name for name in pair if name not in plan.nodes]
+        if unknown:
+            yield Problem(
+                join(path, "symmetries"),
+                f"{pair!r} names the unknown node {unknown[0]!r}",
+                f"names from {list(plan.nodes)}",
+                "Fix the node name or remove the pair.",
+            )
+
+
+SKELETON = "skeleton"
+"""Where a body plan sits in a :class:`~posekit.io.synthetic.spec.SynthSpec`."""
+
+RULES: RuleTable = {
+    SKELETON: (
+        non_empty("nodes", "Add a node."),
+        distinct("nodes"),
+        _one_per_node,
+        _tree,
+        _shapes,
+        number("lengths", 0, hint="Lengths are fractions of the body length, e.g. 0.2."),
+        number("radii", 0, hint="Radii are fractions of the body length, e.g. 0.05."),
+        number("start_radii", 0, hint="Radii are fractions of the body length, e.g. 0.05."),
+        _symmetries,
+    )
+}
+"""The rules of :class:`BodyPlan` (types come from its annotations)."""
 
 
 @dataclass(frozen=True)
@@ -56,48 +173,7 @@ class BodyPlan:
     symmetries: tuple[tuple[str, str], ...] = field(default=())
 
     def __post_init__(self) -> None:
-        where = f"skeleton {self.name!r}"
-        k = len(self.nodes)
-        if k == 0:
-            raise ConfigError(f"{where}: has no nodes; expected at least one. Add a node.")
-        if len(set(self.nodes)) != k:
-            raise ConfigError(f"{where}: node names repeat; expected unique names.")
-        for attr in (
-            "parents",
-            "lengths",
-            "angles",
-            "radii",
-            "start_radii",
-            "flex",
-            "shapes",
-            "tones",
-            "layers",
-        ):
-            if len(getattr(self, attr)) != k:
-                raise ConfigError(
-                    f"{where}.{attr}: has {len(getattr(self, attr))} entries; expected one "
-                    f"per node ({k}). Give a value for every node."
-                )
-        roots = [i for i, p in enumerate(self.parents) if p == -1]
-        if len(roots) != 1:
-            raise ConfigError(
-                f"{where}.parents: {len(roots)} roots; expected exactly one node with parent "
-                "-1. Attach the other nodes to a parent."
-            )
-        if any(not -1 <= p < k for p in self.parents):
-            raise ConfigError(f"{where}.parents: index out of range; expected -1..{k - 1}.")
-        self.topological_order()  # raises on cycles
-        bad = [s for s in self.shapes if s not in SHAPES]
-        if bad:
-            raise ConfigError(f"{where}.shapes: {bad[0]!r} is unknown; expected one of {SHAPES}.")
-        if any(r < 0 for r in self.radii + self.start_radii) or any(x < 0 for x in self.lengths):
-            raise ConfigError(f"{where}: negative length or radius; expected values >= 0.")
-        for a, b in self.symmetries:
-            if a not in self.nodes or b not in self.nodes:
-                raise ConfigError(
-                    f"{where}.symmetries: ({a!r}, {b!r}) names an unknown node; expected "
-                    f"names from {list(self.nodes)}."
-                )
+        check_settings(self, SKELETON, RULES, source=f"BodyPlan {self.name!r}")
 
     @property
     def n_nodes(self) -> int:
@@ -116,19 +192,8 @@ class BodyPlan:
 
     def topological_order(self) -> list[int]:
         """Node indices with every parent before its children."""
-        order: list[int] = []
-        placed: set[int] = set()
-        pending = list(range(self.n_nodes))
-        while pending:
-            ready = [i for i in pending if self.parents[i] == -1 or self.parents[i] in placed]
-            if not ready:
-                raise ConfigError(
-                    f"skeleton {self.name!r}.parents: contains a cycle; expected a tree. "
-                    "Make every chain of parents end at the root."
-                )
-            order.extend(ready)
-            placed.update(ready)
-            pending = [i for i in pending if i not in placed]
+        order = _tree_order(self.parents)
+        assert order is not None, "a BodyPlan's parents are checked to form a tree"
         return order
 
     def ancestry(self) -> np.ndarray:
@@ -207,9 +272,10 @@ def fly_plan() -> BodyPlan:
 
 def worm_plan(n_nodes: int = 6) -> BodyPlan:
     """A worm: a chain of ``n_nodes`` nodes from head to tail, shaded head-dark to tail-pale."""
-    if not 2 <= n_nodes <= 64:
+    if n_nodes not in WORM_NODES:
         raise ConfigError(
-            f"n_nodes: {n_nodes} is out of range for the worm chain; expected 2..64. "
+            f"n_nodes: {n_nodes} is out of range for the worm chain; expected "
+            f"{WORM_NODES[0]}..{WORM_NODES[-1]}. "
             "Choose a chain length such as 6."
         )
     seg = 1.0 / (n_nodes - 1)

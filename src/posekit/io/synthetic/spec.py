@@ -2,12 +2,80 @@
 
 from __future__ import annotations
 
-import math
+from collections.abc import Iterator
 from dataclasses import dataclass, fields
+from typing import Any
 
-from posekit.errors import ConfigError
+from posekit.config.problems import Problem
+from posekit.config.rules import RuleTable, check_settings, choice, join, number, rule
 from posekit.io.synthetic.appearance import MAX_IDENTITIES
-from posekit.io.synthetic.bodies import BodyPlan, body_plan
+from posekit.io.synthetic.bodies import PRESETS, WORM_NODES, BodyPlan, body_plan
+
+_PRESET = choice("skeleton", PRESETS)
+
+
+@rule("skeleton", "n_nodes")
+def _skeleton(spec: Any, path: str) -> Iterator[Problem]:
+    """A preset name, and a node count only where the preset allows it."""
+    skeleton, n_nodes, where = spec.skeleton, spec.n_nodes, join(path, "n_nodes")
+    if isinstance(skeleton, BodyPlan):
+        if n_nodes is not None:
+            yield Problem(
+                where,
+                f"{n_nodes} with a custom BodyPlan",
+                "null (it only sets the length of the 'worm' preset)",
+                "Remove n_nodes.",
+            )
+        return
+    if skeleton not in PRESETS:
+        yield from _PRESET(spec, path)
+        return
+    if skeleton == "worm":
+        allowed, hint = WORM_NODES, "Choose a chain length such as 6."
+        expected = f"{WORM_NODES[0]} to {WORM_NODES[-1]}"
+    else:
+        count = body_plan(skeleton).n_nodes
+        allowed, expected = [count], f"null or {count}"
+        hint = "Use skeleton 'worm' for a chain of any length."
+    if n_nodes is not None and n_nodes not in allowed:
+        yield Problem(where, f"{n_nodes} nodes for the {skeleton!r} skeleton", expected, hint)
+
+
+@rule("n_animals", "identities")
+def _distinct_looks(spec: Any, path: str) -> Iterator[Problem]:
+    if spec.use_identities and spec.n_animals > MAX_IDENTITIES:
+        yield Problem(
+            join(path, "n_animals"),
+            f"{spec.n_animals} animals with visible identities",
+            f"at most {MAX_IDENTITIES} distinct appearances",
+            "Use fewer animals or identities=False (tracks stay available).",
+        )
+
+
+RULES: RuleTable = {
+    "": (
+        number("n_frames", 1, 10_000_000),
+        number("n_animals", 1, 64),
+        number("height", 16, 8192),
+        number("width", 16, 8192),
+        number("occluders", 0, 64),
+        number("seed", 0, 2**63 - 1),
+        number("noise", 0, 128),
+        number("blur", 0, 20),
+        number("lighting", 0, 0.9),
+        number("texture", 0, 4),
+        number("occluder_size", 0.01, 1),
+        number("occluder_prob", 0, 1),
+        number("animal_size", 0.02, 2),
+        number("speed", 0, 1),
+        number("smoothness", 0, 0.999),
+        number("fps", 0.1, 10_000),
+        _skeleton,
+        _distinct_looks,
+    )
+}
+"""The value rules of :class:`SynthSpec` (types come from its annotations); a spec is
+built from keyword arguments, so problems name the bare field."""
 
 
 @dataclass(frozen=True)
@@ -68,42 +136,7 @@ class SynthSpec:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        _check_int("n_frames", self.n_frames, 1, 10_000_000)
-        _check_int("n_animals", self.n_animals, 1, 64)
-        _check_int("height", self.height, 16, 8192)
-        _check_int("width", self.width, 16, 8192)
-        _check_int("occluders", self.occluders, 0, 64)
-        _check_int("seed", self.seed, 0, 2**63 - 1)
-        for name, lo, hi in (
-            ("noise", 0.0, 128.0),
-            ("blur", 0.0, 20.0),
-            ("lighting", 0.0, 0.9),
-            ("texture", 0.0, 4.0),
-            ("occluder_size", 0.01, 1.0),
-            ("occluder_prob", 0.0, 1.0),
-            ("animal_size", 0.02, 2.0),
-            ("speed", 0.0, 1.0),
-            ("smoothness", 0.0, 0.999),
-            ("fps", 0.1, 10_000.0),
-        ):
-            _check_float(name, getattr(self, name), lo, hi)
-        if not isinstance(self.skeleton, BodyPlan | str):
-            raise ConfigError(
-                f"SynthSpec.skeleton: got {type(self.skeleton).__name__}; expected a preset "
-                "name or a BodyPlan. Use 'mouse', 'fly', 'worm' or build a BodyPlan."
-            )
-        if isinstance(self.skeleton, BodyPlan) and self.n_nodes is not None:
-            raise ConfigError(
-                "SynthSpec.n_nodes: only applies to the 'worm' preset; expected None with a "
-                "custom BodyPlan. Remove n_nodes."
-            )
-        _ = self.body  # validates the preset name and node count
-        if self.use_identities and self.n_animals > MAX_IDENTITIES:
-            raise ConfigError(
-                f"SynthSpec.n_animals: {self.n_animals} animals with visible identities; "
-                f"expected at most {MAX_IDENTITIES} distinct appearances. Use fewer animals "
-                "or identities=False (tracks stay available)."
-            )
+        check_settings(self, "", RULES)
 
     @property
     def body(self) -> BodyPlan:
@@ -139,20 +172,3 @@ class SynthSpec:
             self.skeleton.to_dict() if isinstance(self.skeleton, BodyPlan) else self.skeleton
         )
         return out
-
-
-def _check_int(name: str, value: object, lo: int, hi: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-        raise ConfigError(
-            f"SynthSpec.{name}: got {value!r}; expected an integer in [{lo}, {hi}]. "
-            f"Pass a whole number such as {max(lo, 1)}."
-        )
-
-
-def _check_float(name: str, value: object, lo: float, hi: float) -> None:
-    ok = isinstance(value, int | float) and not isinstance(value, bool)
-    if not ok or not math.isfinite(float(value)) or not lo <= float(value) <= hi:
-        raise ConfigError(
-            f"SynthSpec.{name}: got {value!r}; expected a number in [{lo}, {hi}]. "
-            "Choose a value inside that range."
-        )
