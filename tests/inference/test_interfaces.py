@@ -23,7 +23,7 @@ from posekit.decoding.predictors_topdown import TopDownPredictor
 from posekit.errors import ConfigError
 from posekit.inference.labels_builder import LabelsBuilder
 from posekit.inference.pipeline import grouping_settings
-from posekit.model_types.info import DataInfo
+from posekit.data.info import DataInfo
 
 
 def test_grouping_settings_from_mappings_with_clear_errors():

@@ -25,7 +25,7 @@ from posekit.errors import ConfigError, ModelError
 from posekit.inference.graph import InferenceGraph
 from posekit.inference.pipeline import InferenceSettings
 from posekit.model_types.base import ModelType
-from posekit.model_types.info import DataInfo
+from posekit.data.info import DataInfo
 from posekit.model_types.registry import MODEL_TYPES, model_type_class, model_type_of
 from posekit.models import build_model
 

@@ -8,7 +8,7 @@ import torch
 import yaml
 
 from posekit.config import init_config, load_config
-from posekit.model_types.info import DataInfo
+from posekit.data.info import DataInfo
 from posekit.model_types.registry import model_type_of
 
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from posekit.data.geometry import InputTransform
 from posekit.data.preprocessing import PreprocessingParams
-from posekit.model_types.info import DataInfo
+from posekit.data.info import DataInfo
 
 #: Preprocessed model input ``float32 (B, C, H, W)`` and its coordinate transform.
 PreparedFrames = tuple[np.ndarray, InputTransform]

@@ -20,7 +20,7 @@ from posekit.errors import ConfigError, DataError, ModelError
 from posekit.inference.backends import make_backend
 from posekit.decoding.predictors import FramePredictions, Predictor
 from posekit.inference.run_folder import RunFolder, open_run_folder
-from posekit.model_types.info import DataInfo
+from posekit.data.info import DataInfo
 
 if TYPE_CHECKING:
     from posekit.decoding.class_map_grouping import ClassMapGroupingParams

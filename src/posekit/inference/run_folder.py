@@ -26,7 +26,7 @@ from posekit.config.schema import TrainingJobConfig
 from posekit.data.preprocessing import PreprocessingParams
 from posekit.errors import ModelError
 from posekit.model_types.base import ModelType
-from posekit.model_types.info import DataInfo, info_from_config
+from posekit.data.info import DataInfo, info_from_config
 from posekit.model_types.registry import model_type_of
 
 CONFIG_NAME = "training_config.yaml"

@@ -7,6 +7,6 @@ decoding, predictor and preview; :mod:`posekit.model_types.registry` finds them 
 Datasets, the Lightning module, the exported graph, the predictors, the run finisher and
 the previews read the description and never compare type names.
 
-Nothing here imports torch at import time (:mod:`~posekit.model_types.info` and the type
-modules are torch-free; their torch-side methods import it when called).
+Nothing here imports torch at import time (the type modules are torch-free; their
+torch-side methods import it when called).
 """

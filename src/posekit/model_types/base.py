@@ -29,7 +29,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from posekit.model_types.info import DataInfo
+from posekit.data.info import DataInfo
 
 if TYPE_CHECKING:
     import numpy as np

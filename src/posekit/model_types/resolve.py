@@ -18,7 +18,7 @@ from posekit.config.schema import TrainingJobConfig
 from posekit.data.cropping import crop_size_for_instances
 from posekit.errors import ConfigError, DataError
 from posekit.io.frames import FrameTable
-from posekit.model_types.info import DataInfo, skeleton_to_dict
+from posekit.data.info import DataInfo, skeleton_to_dict
 from posekit.model_types.registry import model_type_class
 
 

@@ -50,23 +50,6 @@ class DataInfo:
         return len(self.class_names)
 
 
-#: For each model type: ``{sub-head name in head_configs: output key}`` (as in the models).
-HEAD_OUTPUT_KEYS: dict[str, dict[str, str]] = {
-    "single_instance": {"confmaps": "confmaps"},
-    "centroid": {"confmaps": "centroids"},
-    "centered_instance": {"confmaps": "confmaps"},
-    "bottomup": {"confmaps": "confmaps", "pafs": "pafs"},
-    "multi_class_bottomup": {"confmaps": "confmaps", "class_maps": "class_maps"},
-    "multi_class_topdown": {"confmaps": "confmaps", "class_vectors": "class_vectors"},
-}
-
-
-def output_strides(model_config: Any) -> dict[str, int]:
-    """Output stride of every output key of ``model_config``'s head type."""
-    head = model_config.active_head
-    return {key: int(getattr(head, sub).output_stride)
-            for sub, key in HEAD_OUTPUT_KEYS[model_config.head_type].items()}
-
 
 def skeleton_to_dict(skeleton: Any) -> dict[str, Any]:
     """sleap-nn's ``data_config.skeletons`` entry for a sleap-io skeleton."""
