@@ -53,8 +53,9 @@ def test_track_video_writes_slp_csv_and_h5(trained_single, video, tmp_path, caps
     metrics = evaluate(sio.load_slp(str(video.parent / "truth.slp")), labels)
     print("track video:", metrics.counts, metrics.localization, metrics.pck.px)
     assert (metrics.counts.matched, metrics.counts.missed_gt) == (40, 0), metrics.counts
-    assert metrics.localization.median_px < 99.0, metrics.localization
-    assert metrics.pck.px[5] >= 0.0, metrics.pck
+    # Measured: median error 2.9 px, 87 % of the points within 10 px (64-pixel frames).
+    assert metrics.localization.median_px < 4.0, metrics.localization
+    assert metrics.pck.px[10] >= 0.8, metrics.pck
     # The CSV and the analysis HDF5 hold the same points as the .slp.
     table = pd.read_csv(tmp_path / "pred.csv")
     assert table["frame_idx"].tolist() == list(range(40))
@@ -91,7 +92,9 @@ def test_track_on_a_labels_file_predicts_its_labelled_frames(trained_single, syn
     metrics = evaluate(sio.load_slp(str(synth_single)), predicted)
     print("track labels:", metrics.counts, metrics.localization, metrics.pck.px)
     assert (metrics.counts.matched, metrics.counts.missed_gt) == (60, 0), metrics.counts
-    assert metrics.localization.median_px < 99.0, metrics.localization
+    # Measured: median error 2.9 px, 87.5 % of the points within 10 px.
+    assert metrics.localization.median_px < 4.0, metrics.localization
+    assert metrics.pck.px[10] >= 0.8, metrics.pck
 
 
 def test_truncated_video_frames_are_skipped_and_reported(trained_single, video, tmp_path,
@@ -155,5 +158,5 @@ def test_skeleton_of_the_data_must_match_the_model(trained_single, tmp_path, cap
 def test_one_model_of_a_top_down_pair_is_a_clear_error(trained_single, tmp_path):
     cfg_text = (trained_single / "training_config.yaml").read_text()
     assert "single_instance" in cfg_text
-    with pytest.raises(ModelError, match="expected one single_instance"):
+    with pytest.raises(ModelError, match="expected one model that predicts alone"):
         load_model(trained_single, trained_single)

@@ -72,19 +72,25 @@ def test_augmentation_margin_keeps_parity_and_covers_rotation():
     assert window >= 64 * 2 ** 0.5 / 0.9 and (window - 64) % 2 == 0
 
 
+def _count_decodes(table: FrameTable, monkeypatch) -> list[int]:
+    """The indices of the frames ``table`` decodes from now on, in order."""
+    calls: list[int] = []
+    original = table.read_image
+
+    def counting(i):
+        calls.append(i)
+        return original(i)
+
+    monkeypatch.setattr(table, "read_image", counting)
+    return calls
+
+
 def test_disk_cache_round_trip_and_reuse(pair_table, tmp_path, monkeypatch):
     memory = _store(pair_table)
     sizes = measure_frame_sizes(pair_table)  # embedded frames: measured by decoding them
     prep = PreprocessingParams(max_stride=8)
     model_size = prep.plan_input_size(map(tuple, sizes))
-    decoded = []
-    original = pair_table.read_image
-
-    def counting(i):
-        decoded.append(i)
-        return original(i)
-
-    monkeypatch.setattr(pair_table, "read_image", counting)
+    decoded = _count_decodes(pair_table, monkeypatch)
 
     def disk(cache, **kw):
         return ImageStore(pair_table, prep, model_size, sizes,
@@ -125,14 +131,7 @@ def test_disk_cache_round_trip_and_reuse(pair_table, tmp_path, monkeypatch):
 
 
 def test_lru_mode_decodes_once_and_respects_its_budget(pair_table, monkeypatch):
-    calls = []
-    original = pair_table.read_image
-
-    def counting(i):
-        calls.append(i)
-        return original(i)
-
-    monkeypatch.setattr(pair_table, "read_image", counting)
+    calls = _count_decodes(pair_table, monkeypatch)
     sizes = np.tile(np.array([[96, 96]]), (len(pair_table), 1))
     prep = PreprocessingParams(max_stride=8)
     store = ImageStore(pair_table, prep, (96, 96), sizes, mode="torch_dataset")

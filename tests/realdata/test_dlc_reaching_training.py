@@ -63,4 +63,14 @@ def test_training_from_a_dlc_project_beats_the_untrained_network(shared_data, tm
     trained_px = trained.localization.mean_px
     assert untrained_px is not None and untrained_px > 100.0
     assert trained_px is not None and trained_px < 0.25 * untrained_px, (trained_px, untrained_px)
-    assert metrics.localization.mean_px is not None
+    # metrics.val.json scores the same frames with the default peak threshold (0.2), so
+    # points the model is unsure of are left out rather than guessed. Measured: the mouse
+    # found on all 8 frames, mean error 33 px (untrained: 519 px), 32 of 34 labelled points
+    # placed (visibility recall 0.94), none invented.
+    print("reaching:", trained_px, untrained_px, metrics.counts, metrics.localization,
+          metrics.visibility)
+    assert (metrics.counts.frames, metrics.counts.gt_instances) == (8, 8), metrics.counts
+    assert metrics.counts.matched == 8, metrics.counts
+    saved_px = metrics.localization.mean_px
+    assert saved_px is not None and saved_px < 0.25 * untrained_px, (saved_px, untrained_px)
+    assert (metrics.visibility.recall or 0.0) >= 0.8, metrics.visibility

@@ -48,6 +48,15 @@ SETTINGS = {
 }
 
 
+# Validation recall and mean pixel error each type must reach (full-frame pixels; a centroid
+# model is scored on its anchors). Measured: centroid 1.0 / 2.7 px, centered_instance
+# 1.0 / 9.8 px, multi_class_topdown 1.0 / 7.9 px, multi_class_bottomup 0.93 / 43 px.
+# bottomup is left out: after this short training its maps stay below the peak threshold
+# (recall 0); it must only run end to end and learn.
+ACCURACY = {"centroid": (0.9, 6.0), "centered_instance": (0.9, 15.0),
+            "multi_class_topdown": (0.9, 15.0), "multi_class_bottomup": (0.7, 80.0)}
+
+
 @pytest.fixture(scope="session")
 def flies(shared_data, tmp_path_factory) -> Path:
     """Every 5th frame of clip.slp, as labels that refer to the real clip.mp4."""
@@ -116,6 +125,11 @@ def test_model_type_trains_on_the_flies(model_type, fly_models, tmp_path):
     # with the animal centred and wide Gaussians, so their loss starts lower.
     assert last < (0.8 if SETTINGS[model_type][0] is CROPS else 0.5) * first, (first, last)
     assert metrics.counts.frames == 30 and metrics.counts.gt_instances == 60
+    if model_type in ACCURACY:
+        min_recall, max_mean_px = ACCURACY[model_type]
+        assert (metrics.counts.instance_recall or 0.0) >= min_recall, metrics.counts
+        mean_px = metrics.localization.mean_px
+        assert mean_px is not None and mean_px < max_mean_px, metrics.localization
     assert (run / "model.onnx").is_file()
     predictions = run / "labels_pr.val.slp"
     if model_type == "centroid":
@@ -164,14 +178,26 @@ def test_top_down_pair_tracks_a_video_and_is_scored_from_the_cli(fly_models, sha
                  "--max-tracks", "2", "--max-instances", "2"])
     assert code == 0, capsys.readouterr().err
     predicted = sio.load_slp(str(out))
-    assert len(predicted.labeled_frames) == 100 and len(predicted.tracks) <= 2
+    per_frame = np.bincount([len(lf.instances) for lf in predicted.labeled_frames], minlength=3)
     truth = sio.load_slp(str(shared_data / "clip.slp"))
     truth.labeled_frames = [lf for lf in truth.labeled_frames if lf.frame_idx < 100]
     metrics = evaluate(truth, predicted)
     ident = metrics.identity
-    assert (metrics.counts.instance_recall or 0.0) >= 0.7
-    assert ident.available and ident.id_switches is not None and ident.id_switches <= 10, ident
+    print("top-down pair on frames 0-99:", per_frame, len(predicted.tracks), metrics.counts,
+          metrics.localization, metrics.pck.px, ident)
+    # Measured: both flies found on all 100 frames (200 of 200 matched, none extra), mean
+    # error 9.5 px, two tracks that never switch (identity accuracy 1.0, MOTA 1.0).
+    assert len(predicted.labeled_frames) == 100 and len(predicted.tracks) == 2
+    assert per_frame[2] >= 95, per_frame
+    assert (metrics.counts.instance_recall or 0.0) >= 0.95, metrics.counts
+    assert metrics.counts.unmatched_predictions <= 5, metrics.counts
+    assert metrics.localization.mean_px is not None and metrics.localization.mean_px < 15.0
+    assert ident.available and ident.id_switches is not None and ident.id_switches <= 2, ident
+    assert (ident.identity_accuracy or 0.0) >= 0.95 and (ident.mota or 0.0) >= 0.9, ident
     assert code == main(["eval", str(shared_data / "clip.slp"), str(out), "-o",
                          str(tmp_path / "m.json")])
+    # The CLI scores all 1500 labelled frames: the 1400 without predictions count as missed.
     saved = load_metrics(tmp_path / "m.json")
-    assert saved.localization.mean_px is not None and np.isfinite(saved.localization.mean_px)
+    assert (saved.counts.frames, saved.counts.matched) == (1500, metrics.counts.matched)
+    assert saved.localization.mean_px == pytest.approx(metrics.localization.mean_px)
+    assert saved.identity.id_switches == ident.id_switches

@@ -85,7 +85,7 @@ def test_python_api_predicts_frames_and_files(trained_single, synth_single):
     metrics = evaluate(labels, predicted)
     print("python API:", metrics.counts, metrics.localization)
     assert (metrics.counts.matched, metrics.counts.missed_gt) == (60, 0), metrics.counts
-    assert metrics.localization.median_px < 99.0, metrics.localization
+    assert metrics.localization.median_px < 4.0, metrics.localization  # measured: 2.9 px
 
 
 def test_streaming_preprocesses_on_the_decoding_thread(trained_single, synth_single,

@@ -16,8 +16,10 @@ import torch
 
 from posekit.config import load_config
 from posekit.errors import ConfigError
+from posekit.evaluation import load_metrics
 from posekit.training.cpu_numerics import denormals_flushed
 from posekit.training.trainer import train
+from posekit.training.training_log import read_training_log
 
 pytestmark = pytest.mark.slow
 
@@ -74,7 +76,8 @@ def test_resumed_run_ends_where_an_unbroken_run_ends(synth_single, tmp_path, mak
     assert len(resumed_log) == 4
     for (ta, va), (tb, vb) in zip(full_log, resumed_log):
         assert ta == pytest.approx(tb, rel=1e-4) and va == pytest.approx(vb, rel=1e-4)
-    lrs = [float(r["lr"]) for r in csv.DictReader(open(resumed.run_dir / "training_log.csv"))]
+    with open(resumed.run_dir / "training_log.csv") as fh:
+        lrs = [float(r["lr"]) for r in csv.DictReader(fh)]
     assert lrs[-1] < lrs[0]  # the plateau scheduler's state survived the resume
 
 
@@ -93,7 +96,12 @@ def test_interrupted_run_leaves_a_resumable_checkpoint(synth_single, tmp_path, m
     assert state["posekit"]["head_type"] == "single_instance"
     done = train(_cfg(make_tiny_config, synth_single, tmp_path / "run",
                       resume_ckpt_path=str(last)))
-    assert done.epochs == 3 and (done.run_dir / "metrics.val.json").is_file()
+    assert done.run_dir == result.run_dir and done.epochs == 3
+    log = read_training_log(done.run_dir / "training_log.csv")
+    assert [row.epoch for row in log.epochs] == [0, 1, 2]  # epoch 1 redone, not repeated
+    metrics = load_metrics(done.run_dir / "metrics.val.json")
+    assert metrics.training is not None and metrics.training.epochs == 3
+    assert metrics.counts.frames == 12 and metrics.counts.gt_instances == 12
 
 
 def test_step_lr_early_stopping_and_fixed_steps(synth_single, tmp_path, make_tiny_config):
@@ -102,7 +110,8 @@ def test_step_lr_early_stopping_and_fixed_steps(synth_single, tmp_path, make_tin
                         lr_scheduler={"step_lr": {"step_size": 1, "gamma": 0.5}},
                         early_stopping={"stop_training_on_plateau": True, "patience": 1,
                                         "min_delta": 1.0}))
-    rows = list(csv.DictReader(open(result.run_dir / "training_log.csv")))
+    with open(result.run_dir / "training_log.csv") as fh:
+        rows = list(csv.DictReader(fh))
     assert len(rows) == 2  # nothing improves by min_delta=1, so patience 1 stops after 2
     assert float(rows[1]["lr"]) == pytest.approx(float(rows[0]["lr"]) * 0.5)
     assert result.train_samples_per_s > 0
