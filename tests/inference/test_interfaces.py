@@ -160,3 +160,21 @@ def test_track_on_onnx_never_imports_torch(trained_single, synth_single, tmp_pat
     assert result.stdout.strip().splitlines()[-1] == "0 []"
     labels = sio.load_slp(str(out))
     assert sum(len(lf.instances) for lf in labels.labeled_frames) > 0
+
+
+@pytest.mark.slow
+def test_colour_frames_reach_a_grey_model_through_their_luma(trained_single, synth_single):
+    """A model trained on grey frames predicts colour video (as sleap-nn's inference does):
+    the frames are converted to the channels the network takes, so colour copies of grey
+    frames give the grey frames' predictions."""
+    from posekit.inference.pipeline import load_model
+
+    labels = sio.load_slp(str(synth_single))
+    grey = np.stack([lf.image for lf in labels.labeled_frames[:6]])  # (6, H, W, 1)
+    model = load_model(trained_single, peak_threshold=0.0)
+    colour = np.repeat(grey, 3, axis=-1)
+    got = model.predict(colour)
+    want = model.predict(grey)
+    for a, b in zip(got, want, strict=True):
+        np.testing.assert_allclose(a.points, b.points, atol=1e-4)
+    assert np.isfinite(np.concatenate([p.points for p in got])).all()

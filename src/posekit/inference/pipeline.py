@@ -257,6 +257,7 @@ def predict_source(model: PosePredictor, source: PathLike | sio.Labels,
         if needs_postpass(tracker.config):
             labels = apply_postpass(labels, tracker.config)
     labels.provenance["posekit_models"] = [str(r.path) for r in model.runs]
+    labels.provenance["posekit_checkpoint_sha256"] = [r.checkpoint_digest for r in model.runs]
     backends = {getattr(b, "name", "") for b in _backends(model.predictor)}
     return InferenceReport(labels, done, seconds, list(getattr(src, "skipped", [])),
                            ",".join(sorted(backends)))

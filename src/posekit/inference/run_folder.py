@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -166,6 +166,17 @@ def open_run_folder(path: str | os.PathLike[str]) -> RunFolder:
         info=info,
         model_type=model_type_of(config.model_config, info),
         checkpoint=checkpoint,
-        prep=PreprocessingParams.from_config(config.data_config.preprocessing, max_stride),
+        prep=_channels_for_network(
+            PreprocessingParams.from_config(config.data_config.preprocessing, max_stride),
+            int(config.model_config.active_backbone.in_channels)),
         max_stride=max_stride,
     )
+
+
+def _channels_for_network(prep: PreprocessingParams, in_channels: int) -> PreprocessingParams:
+    """Frames are converted to the channels the network takes (as sleap-nn's inference
+    does): a grey model predicts colour video through its luma, a colour model grey video
+    by replication. An explicit ``ensure_rgb`` / ``ensure_grayscale`` is kept."""
+    if prep.ensure_rgb or prep.ensure_grayscale or in_channels not in (1, 3):
+        return prep
+    return replace(prep, ensure_grayscale=in_channels == 1, ensure_rgb=in_channels == 3)

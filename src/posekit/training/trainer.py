@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import lightning as L
 import numpy as np
@@ -36,6 +37,9 @@ from posekit.model_types.registry import model_type_of
 from posekit.model_types.resolve import ResolvedData, resolve_data
 from posekit.training.cpu_numerics import flush_denormals
 from posekit.training.module import OptimSettings, PoseLightningModule
+
+if TYPE_CHECKING:
+    from posekit.refinement.frame_weights import FrameWeightSettings
 
 logger = logging.getLogger("posekit.training")
 
@@ -221,13 +225,46 @@ class _RunSetup:
     stores: tuple[ImageStore, ImageStore]
 
 
-def _set_up_run(cfg: TrainingJobConfig, seed: int, resuming: bool) -> _RunSetup:
+def _sample_weights(settings: FrameWeightSettings | None, cfg: TrainingJobConfig,
+                    data: ResolvedData, train_ds, run_dir: Path) -> torch.Tensor | None:
+    """Per-sample weights from inter-labeler agreement (``None`` when not configured);
+    writes ``frame_weights.json`` and ``training_config.posekit.yaml`` into the run folder."""
+    if settings is None:
+        return None
+    from dataclasses import replace
+
+    from posekit.refinement import frame_weights as fw_mod
+    from posekit.refinement.metadata import video_identity
+
+    videos, keys = data.train_labels.videos, data.train.keys
+    fw = fw_mod.match_frame_weights(settings, videos, keys, cfg.data_config.train_labels_path)
+    report = fw_mod.write_report(fw, run_dir / fw_mod.REPORT_NAME,
+                                 [video_identity(v).name for v in videos], keys)
+    source = settings.source and str(Path(settings.source).resolve())
+    fw_mod.write_sidecar(replace(settings, source=source),
+                         fw_mod.sidecar_path(run_dir / "training_config.yaml"))
+    s = fw.summary()
+    data.notes.append(
+        f"frame weights from inter-labeler agreement: {s['measured']} frames measured, "
+        f"{s['single'] + s['unmatched']} at the default {s['default_weight']:.3g}; weights "
+        f"{s['weight_min']:.3g} to {s['weight_max']:.3g} (mean {s['weight_mean']:.3g}); "
+        f"per frame in {report}")
+    data.notes.extend(fw.notes)
+    logger.info(data.notes[-1 - len(fw.notes)])
+    per_frame = torch.as_tensor(fw.weights, dtype=torch.float32)
+    return per_frame[torch.as_tensor(train_ds.sample_frames())]
+
+
+def _set_up_run(cfg: TrainingJobConfig, seed: int, resuming: bool,
+                frame_weights: FrameWeightSettings | None = None) -> _RunSetup:
     """Load and resolve the data, create the run folder (resolved config, splits), build the
     datasets, the network and the Lightning module."""
     dc, tc = cfg.data_config, cfg.trainer_config
     train_labels, val_labels = load_train_val(dc.train_labels_path, dc.val_labels_path,
                                               dc.validation_fraction, seed,
                                               dc.user_instances_only)
+    from posekit.refinement.leakage import warn_if_validation_leaks
+    warn_if_validation_leaks(train_labels, val_labels)  # frames near training frames
     data = resolve_data(cfg, train_labels, val_labels)
     cfg = data.config
     run_dir = resolve_run_dir(cfg, resuming=resuming)
@@ -249,14 +286,17 @@ def _set_up_run(cfg: TrainingJobConfig, seed: int, resuming: bool) -> _RunSetup:
     module = PoseLightningModule(model, task, optim_settings(cfg), aug,
                                  OHKMParams.from_config(tc.online_hard_keypoint_mining),
                                  crop_size=crop if task.crops_instances else None,
-                                 seed=seed, channels_last=True)
+                                 seed=seed, channels_last=True,
+                                 sample_weights=_sample_weights(frame_weights, cfg, data,
+                                                                train_ds, run_dir))
     return _RunSetup(cfg, data, run_dir, module, train_ds, val_ds, (train_store, val_store))
 
 
 def train(config: TrainingJobConfig | str | os.PathLike[str] | dict,
           overrides: list[str] | tuple[str, ...] = (),
           time_limit_s: float | None = None,
-          callbacks: list[L.Callback] | None = None) -> TrainingResult:
+          callbacks: list[L.Callback] | None = None,
+          frame_weights: FrameWeightSettings | None = None) -> TrainingResult:
     """Train the model a configuration describes and fill its run folder.
 
     Args:
@@ -265,10 +305,16 @@ def train(config: TrainingJobConfig | str | os.PathLike[str] | dict,
         time_limit_s: Stop training (cleanly, after saving) once this much time has passed,
             even before ``max_epochs`` (used by the demo).
         callbacks: Extra Lightning callbacks (e.g. custom logging).
+        frame_weights: Weigh training frames by inter-labeler agreement. Default: the
+            ``frame_weights`` section of ``CONFIG.posekit.yaml`` beside a config given as a
+            path, else none (every frame weighs the same).
     """
+    from posekit.refinement.frame_weights import settings_for_config
     from posekit.training.callbacks import AtomicCheckpointIO
     from posekit.training.finish import finish_run
 
+    if frame_weights is None:
+        frame_weights = settings_for_config(config)
     cfg = load_config(config, overrides)
     tc = cfg.trainer_config
     seed = int(tc.seed) if tc.seed is not None else int(np.random.SeedSequence().entropy % 2**31)
@@ -279,7 +325,7 @@ def train(config: TrainingJobConfig | str | os.PathLike[str] | dict,
             f"trainer_config.resume_ckpt_path: {resume} does not exist; expected a .ckpt file "
             "(usually <run folder>/last.ckpt)."
         )
-    setup = _set_up_run(cfg, seed, resuming=bool(resume))
+    setup = _set_up_run(cfg, seed, resuming=bool(resume), frame_weights=frame_weights)
     cfg, data, run_dir, tc = setup.config, setup.data, setup.run_dir, setup.config.trainer_config
     train_loader, val_loader = _loaders(cfg, setup.train_ds, setup.val_ds, seed)
     trainer = L.Trainer(
