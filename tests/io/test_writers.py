@@ -48,11 +48,13 @@ def test_save_labels_failure_keeps_existing_file(
     target = tmp_path / "out.slp"
     target.write_bytes(b"previous content")
 
-    def broken(*args, **kwargs):
-        Path(args[1]).write_bytes(b"half")
+    def broken(filename, *args, **kwargs):
+        Path(filename).write_bytes(b"half")
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(sio, "save_slp", broken)
+    import sleap_io.io.slp
+
+    monkeypatch.setattr(sleap_io.io.slp, "write_labels", broken)
     with pytest.raises(RuntimeError, match="disk full"):
         save_labels(tiny_labels(video), target)
     assert target.read_bytes() == b"previous content"
@@ -82,6 +84,30 @@ def test_split_of_package_keeps_embedded_images_with_auto(video: sio.Video, tmp_
     save_labels(val, tmp_path / "val_ref.slp", embed=False)
     with pytest.raises(VideoError, match="v.avi"):
         FrameTable.from_labels(load_labels(tmp_path / "val_ref.slp")).read_image(0)
+
+
+def test_auto_keeps_embedded_frames_and_references_the_other_videos(tmp_path: Path) -> None:
+    """Frames from a package and frames of a video file in one output (what merging a
+    round's package into a project does): the video stays a reference, the package's
+    frames stay embedded, and every image reads back."""
+    from posekit.io.synthetic import SynthSpec, write_dataset
+
+    spec = {"n_frames": 4, "height": 32, "width": 32}
+    write_dataset(SynthSpec(seed=1, **spec), tmp_path / "a.slp", tmp_path / "a.mp4")
+    write_dataset(SynthSpec(seed=2, **spec), tmp_path / "b.pkg.slp")
+    a, b = load_labels(tmp_path / "a.slp"), load_labels(tmp_path / "b.pkg.slp")
+    mixed = sio.Labels(labeled_frames=a.labeled_frames + b.labeled_frames,
+                       videos=a.videos + b.videos, skeletons=a.skeletons)
+    for lf in b.labeled_frames:
+        for inst in lf.instances:
+            inst.skeleton = a.skeletons[0]
+    save_labels(mixed, tmp_path / "mixed.slp", embed="auto")
+    back = sio.load_slp(str(tmp_path / "mixed.slp"))
+    assert back.videos[0].filename == (tmp_path / "a.mp4").as_posix()
+    assert back.videos[1].filename == (tmp_path / "mixed.slp").as_posix() or \
+        Path(back.videos[1].filename).name == "mixed.slp"
+    for got, want in zip(back.labeled_frames, mixed.labeled_frames, strict=True):
+        np.testing.assert_array_equal(got.image, want.image)
 
 
 def test_export_csv_round_trip(video: sio.Video, tmp_path: Path) -> None:

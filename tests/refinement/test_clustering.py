@@ -107,3 +107,12 @@ def test_bad_input_is_a_config_error(kwargs):
     kwargs = {"n": 2, **kwargs}
     with pytest.raises(ConfigError):
         pick_diverse(**kwargs)
+
+
+def test_allocate_in_proportion_with_and_without_capacities():
+    from posekit.refinement.clustering import allocate
+
+    assert allocate(10, np.array([1500, 500])).tolist() == [8, 2]
+    assert allocate(7, np.array([1.0, 1.0, 2.0])).tolist() == [2, 2, 3]
+    assert allocate(10, np.array([1, 1]), capacity=np.array([3, 100])).tolist() == [3, 7]
+    assert allocate(10, np.array([1, 1]), capacity=np.array([2, 3])).tolist() == [2, 3]

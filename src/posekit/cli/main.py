@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "posekit.cli.data_cmd",
     "posekit.cli.train_cmd",
     "posekit.cli.track_cmd",
+    "posekit.cli.filter_cmd",
     "posekit.cli.frames_cmd",
     "posekit.cli.labels_cmd",
     "posekit.cli.refine_cmd",

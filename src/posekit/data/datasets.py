@@ -63,6 +63,10 @@ class FrameDataset(Dataset):
     def __len__(self) -> int:
         return len(self.table)
 
+    def sample_frames(self) -> np.ndarray:
+        """Row of the frame table each sample comes from (here, the sample index)."""
+        return np.arange(len(self), dtype=np.int64)
+
     def __getitem__(self, i: int) -> PoseSample:
         record = self.table[i]
         transform = self.store.transform(i)
@@ -128,6 +132,10 @@ class InstanceDataset(Dataset):
 
     def __len__(self) -> int:
         return len(self.rows)
+
+    def sample_frames(self) -> np.ndarray:
+        """Row of the frame table each sample (instance) comes from."""
+        return np.asarray(self.frames, dtype=np.int64)
 
     def __getitem__(self, i: int) -> PoseSample:
         frame = int(self.frames[i])

@@ -58,17 +58,20 @@ def save_labels(labels: sio.Labels, path: PathLike, embed: bool | str = False) -
         DataError: the name does not end in ``.slp`` or ``embed`` is unknown.
         PosekitError: the output folder does not exist.
     """
-    import sleap_io as sio
-
     path = Path(path)
     if not path.name.lower().endswith(".slp"):
         raise DataError(
             f"{path}: labels are saved as SLEAP files; expected a name ending in .slp or "
             ".pkg.slp. Use export_csv / export_analysis_h5 for other formats."
         )
+    from sleap_io.io.slp import write_labels
+
     arg = _embed_argument(labels, embed)
     with atomic_path(path) as tmp, _readable_sources(labels):
-        sio.save_slp(labels, tmp.as_posix(), embed=arg, verbose=False)
+        # A list (embed="auto") keeps the other videos as references: sleap-io would
+        # otherwise turn every video into an empty embedded one (embed_all_videos).
+        write_labels(tmp.as_posix(), labels, embed=arg, verbose=False,
+                     embed_all_videos=not isinstance(arg, list))
         backup_user_labels(path)
     return path
 

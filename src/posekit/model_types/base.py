@@ -142,27 +142,9 @@ class ModelType(ABC):
         primary maps when ``ohkm`` is given); ``mse_sigmoid``: the same after a sigmoid
         (class maps); ``cross_entropy``: identity classification, ignoring unknown classes.
         """
-        import torch
+        from posekit.model_types.losses import task_loss
 
-        from posekit.model_types.losses import head_loss
-
-        parts: dict[str, Tensor] = {}
-        total = torch.zeros((), device=next(iter(outputs.values())).device)
-        for head in self.heads:
-            pred, target = outputs[head.key], targets[head.key]
-            if head.loss == "cross_entropy":
-                valid = target >= 0
-                if bool(valid.any()):
-                    value = torch.nn.functional.cross_entropy(pred[valid].float(), target[valid])
-                else:
-                    value = pred.sum() * 0.0
-            elif head.loss == "mse_sigmoid":
-                value = head_loss(torch.sigmoid(pred), target, None)
-            else:
-                value = head_loss(pred, target, ohkm if head is self.primary else None)
-            parts[head.key] = value.detach()
-            total = total + head.loss_weight * value
-        return total, parts
+        return task_loss(self, outputs, targets, ohkm)
 
     def out_hw(self, input_hw: tuple[int, int], head: HeadSpec) -> tuple[int, int]:
         """Output grid size of ``head`` for an input of ``input_hw``."""

@@ -4,14 +4,24 @@ Every head's loss is built from :func:`channel_mse`, the mean squared error of e
 channel (one node's confidence map, one PAF component, one class map). Averaging these
 equally gives the plain loss; :func:`ohkm_loss` instead weights the worst channels up so that
 hard body parts get more of the gradient.
+
+Per-sample weights (e.g. from inter-labeler agreement, :mod:`posekit.refinement.frame_weights`)
+multiply each sample's squared errors before the batch mean: a sample of weight ``w``
+contributes ``w / B`` of the batch loss, a weight-0 sample nothing (and no gradient).
+:func:`task_loss` is a model type's loss with such weights; without weights it computes
+exactly what :meth:`~posekit.model_types.base.ModelType.loss` does.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor
+
+if TYPE_CHECKING:
+    from posekit.model_types.base import ModelType
 
 
 @dataclass(frozen=True)
@@ -42,14 +52,18 @@ class OHKMParams:
         )
 
 
-def channel_mse(pred: Tensor, target: Tensor) -> Tensor:
+def channel_mse(pred: Tensor, target: Tensor, weights: Tensor | None = None) -> Tensor:
     """Mean squared error of each channel: ``(B, C, H, W)`` pair -> ``(C,)``.
 
-    For vector outputs ``(B, C)`` it returns the per-column mean squared error.
+    For vector outputs ``(B, C)`` it returns the per-column mean squared error. With
+    ``weights`` (``(B,)``), sample ``b``'s squared errors are multiplied by ``weights[b]``
+    before the mean (the mean still divides by ``B``).
     """
     if pred.shape != target.shape:
         raise ValueError(f"prediction shape {tuple(pred.shape)} != target shape {tuple(target.shape)}")
     diff = (pred.float() - target.float()) ** 2
+    if weights is not None:
+        diff = diff * weights.to(diff.dtype).reshape(-1, *([1] * (diff.ndim - 1)))
     dims = [0, *range(2, diff.ndim)]
     return diff.mean(dim=dims)
 
@@ -82,9 +96,46 @@ def ohkm_loss(losses: Tensor, params: OHKMParams) -> Tensor:
     return (weights * losses).sum() / max(losses.numel(), 1)
 
 
-def head_loss(pred: Tensor, target: Tensor, ohkm: OHKMParams | None = None) -> Tensor:
-    """Loss of one head: mean of per-channel MSE, or its OHKM-weighted version."""
-    losses = channel_mse(pred, target)
+def head_loss(pred: Tensor, target: Tensor, ohkm: OHKMParams | None = None,
+              weights: Tensor | None = None) -> Tensor:
+    """Loss of one head: mean of per-channel MSE, or its OHKM-weighted version (per-sample
+    ``weights`` as in :func:`channel_mse`)."""
+    losses = channel_mse(pred, target, weights)
     if ohkm is None:
         return losses.mean()
     return ohkm_loss(losses, ohkm)
+
+
+def class_loss(pred: Tensor, target: Tensor, weights: Tensor | None = None) -> Tensor:
+    """Identity classification loss: cross entropy over samples of known class (``target
+    >= 0``), each multiplied by its weight when ``weights`` is given; 0 (keeping the graph)
+    when no sample has a known class."""
+    valid = target >= 0
+    if not bool(valid.any()):
+        return pred.sum() * 0.0
+    if weights is None:
+        return torch.nn.functional.cross_entropy(pred[valid].float(), target[valid])
+    each = torch.nn.functional.cross_entropy(pred[valid].float(), target[valid],
+                                             reduction="none")
+    return (each * weights[valid].to(each.dtype)).mean()
+
+
+def task_loss(task: ModelType, outputs: dict[str, Tensor], targets: dict[str, Tensor],
+              ohkm: OHKMParams | None = None, weights: Tensor | None = None
+              ) -> tuple[Tensor, dict[str, Tensor]]:
+    """``task``'s loss (:meth:`~posekit.model_types.base.ModelType.loss`: the heads'
+    losses times their ``loss_weight``, and each head's loss for logging) with per-sample
+    ``weights`` (``(B,)``) applied to every head."""
+    parts: dict[str, Tensor] = {}
+    total = torch.zeros((), device=next(iter(outputs.values())).device)
+    for head in task.heads:
+        pred, target = outputs[head.key], targets[head.key]
+        if head.loss == "cross_entropy":
+            value = class_loss(pred, target, weights)
+        elif head.loss == "mse_sigmoid":
+            value = head_loss(torch.sigmoid(pred), target, None, weights)
+        else:
+            value = head_loss(pred, target, ohkm if head is task.primary else None, weights)
+        parts[head.key] = value.detach()
+        total = total + head.loss_weight * value
+    return total, parts

@@ -322,7 +322,7 @@ def allocate(n: int, weights: np.ndarray, capacity: np.ndarray | None = None) ->
     cap = np.full(len(w), np.iinfo(np.int64).max) if capacity is None else np.asarray(capacity)
     cap = cap.astype(np.int64)
     out = np.zeros(len(w), np.int64)
-    left = min(int(n), int(cap.sum()))
+    left = min(int(n), sum(int(c) for c in cap))  # Python ints: no overflow without a cap
     while left > 0:
         open_ = (out < cap) & (w > 0)
         if not open_.any():

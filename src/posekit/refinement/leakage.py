@@ -279,8 +279,14 @@ def validation_leak_message(report: LeakageReport, side: str = "val") -> str | N
                      f"closer than {report.near_frames} frames to a training frame of the "
                      f"same video (closest: {summary.min_distance})")
     if summary.n_near_duplicates:
-        parts.append(f"{summary.n_near_duplicates} are near-duplicate images of training "
-                     "frames")
+        parts.append(f"{summary.n_near_duplicates} of {summary.n_hashed} {name} frames are "
+                     "near-duplicate images of training frames")
+    if not summary.n_near_in_time:  # far apart in time, alike in image only
+        return (f"the {name} split may leak: {'; '.join(parts)} (by an 8x8 image hash "
+                "only; no frame is closer than "
+                f"{report.near_frames} frames to training). With a fixed camera and small "
+                "animals every frame hashes alike: check a few pairs by eye, and split by "
+                "video or animal where there are several recordings.")
     return (f"the {name} split leaks: {'; '.join(parts)}. Scores on it will be optimistic. "
             "Split without leakage with `posekit labels split LABELS --by video` (or --by "
             "block / animal) and set data_config.train_labels_path and val_labels_path to "

@@ -17,7 +17,7 @@ from torch import Tensor, nn
 from posekit.data.augmentation import AugmentationParams, augment_batch
 from posekit.data.datasets import PoseSample, center_crop
 from posekit.model_types.base import ModelType
-from posekit.model_types.losses import OHKMParams
+from posekit.model_types.losses import OHKMParams, task_loss
 
 
 class PreparedBatch(NamedTuple):
@@ -53,6 +53,9 @@ class PoseLightningModule(L.LightningModule):
         crop_size: Final crop side for instance models (``None`` for frame models).
         seed: Base seed of the per-step augmentation generator (reproducible, resumable).
         channels_last: Run convolutions in channels-last memory format.
+        sample_weights: ``(N,)`` weight of each training sample (by its dataset index), or
+            ``None``: every sample weighs the same (the plain loss). Validation is never
+            weighted.
     """
 
     def __init__(
@@ -65,6 +68,7 @@ class PoseLightningModule(L.LightningModule):
         crop_size: int | None = None,
         seed: int = 0,
         channels_last: bool = True,
+        sample_weights: Tensor | None = None,
     ) -> None:
         super().__init__()
         self.model = model
@@ -75,6 +79,7 @@ class PoseLightningModule(L.LightningModule):
         self.crop_size = crop_size
         self.seed = int(seed)
         self.channels_last = channels_last
+        self.sample_weights = sample_weights
         self.stamp: dict[str, object] = {"head_type": task.name,
                                          "node_names": list(task.info.node_names)}
         self.samples_seen = 0
@@ -104,18 +109,34 @@ class PoseLightningModule(L.LightningModule):
     def forward(self, images: Tensor) -> dict[str, Tensor]:
         return self.model(images)
 
+    def batch_weights(self, batch: PoseSample) -> Tensor | None:
+        """The ``(B,)`` weights of a training batch's samples (on the batch's device), or
+        ``None`` without sample weights."""
+        if self.sample_weights is None:
+            return None
+        if self.sample_weights.device != batch.index.device:
+            self.sample_weights = self.sample_weights.to(batch.index.device)
+        return self.sample_weights[batch.index]
+
+    def _loss(self, outputs: dict[str, Tensor], targets: dict[str, Tensor], ohkm: OHKMParams | None,
+              weights: Tensor | None) -> tuple[Tensor, dict[str, Tensor]]:
+        if weights is None:
+            return self.task.loss(outputs, targets, ohkm)
+        return task_loss(self.task, outputs, targets, ohkm, weights)
+
     def _step(self, batch: PoseSample, train: bool) -> tuple[Tensor, dict[str, Tensor]]:
         images, _, targets = self.prepare_batch(batch, train)
         ohkm = self.ohkm if train else None
+        weights = self.batch_weights(batch) if train else None
         if getattr(self.model, "stacks", 1) > 1 and train:
             # Intermediate supervision: every stack of a stacked UNet learns the targets.
             total, parts = None, {}
             for outputs in self.model.forward_stacks(images):
-                loss, parts = self.task.loss(outputs, targets, ohkm)
+                loss, parts = self._loss(outputs, targets, ohkm, weights)
                 total = loss if total is None else total + loss
             return total, parts
         outputs = self.model(images)
-        return self.task.loss(outputs, targets, ohkm)
+        return self._loss(outputs, targets, ohkm, weights)
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["posekit"] = dict(self.stamp)

@@ -244,13 +244,12 @@ def _sample_weights(settings: FrameWeightSettings | None, cfg: TrainingJobConfig
     fw_mod.write_sidecar(replace(settings, source=source),
                          fw_mod.sidecar_path(run_dir / "training_config.yaml"))
     s = fw.summary()
-    data.notes.append(
-        f"frame weights from inter-labeler agreement: {s['measured']} frames measured, "
-        f"{s['single'] + s['unmatched']} at the default {s['default_weight']:.3g}; weights "
-        f"{s['weight_min']:.3g} to {s['weight_max']:.3g} (mean {s['weight_mean']:.3g}); "
-        f"per frame in {report}")
-    data.notes.extend(fw.notes)
-    logger.info(data.notes[-1 - len(fw.notes)])
+    line = (f"frame weights from inter-labeler agreement: {s['measured']} frames measured, "
+            f"{s['single'] + s['unmatched']} at the default {s['default_weight']:.3g}; "
+            f"weights {s['weight_min']:.3g} to {s['weight_max']:.3g} (mean "
+            f"{s['weight_mean']:.3g}); per frame in {report}")
+    logger.info(line)
+    data.notes.extend([line, *fw.notes])
     per_frame = torch.as_tensor(fw.weights, dtype=torch.float32)
     return per_frame[torch.as_tensor(train_ds.sample_frames())]
 
