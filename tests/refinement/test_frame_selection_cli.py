@@ -51,7 +51,7 @@ def test_existing_output_needs_force_and_input_is_never_the_output(app, video, t
     assert out.read_bytes() == b"old"
     result = CliRunner().invoke(app, ["extract", str(path), "-o", str(out), "--force",
                                       "--skeleton", str(out)])
-    assert isinstance(result.exception, ConfigError) and "also an input" in str(result.exception)
+    assert isinstance(result.exception, ConfigError) and "replace an input" in str(result.exception)
     assert out.read_bytes() == b"old"
 
 

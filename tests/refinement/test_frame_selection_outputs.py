@@ -124,10 +124,10 @@ def test_embedded_package_holds_the_frames(videos, tmp_path):
 
 def test_an_output_that_is_an_input_is_refused(videos, tmp_path):
     sel = extract_frames(videos[:1], n=2, method="uniform")
-    with pytest.raises(ConfigError, match="also an input"):
+    with pytest.raises(ConfigError, match="replace an input"):
         write_selection(sel, tmp_path / "x.slp", manifest=videos[0])
     project = tmp_path / "project.slp"
     project.write_bytes(b"precious")
-    with pytest.raises(ConfigError, match="also an input"):
+    with pytest.raises(ConfigError, match="replace an input"):
         write_selection(sel, project, protect=[project])
     assert project.read_bytes() == b"precious"

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from posekit.errors import ConfigError
+from posekit.utils.outputs import check_new_outputs
 
 
 def _skeletons(path: Path | None) -> list[Any]:
@@ -88,10 +89,7 @@ def extract_cmd(
                           "to replace it or choose another name.")
     if not output.name.lower().endswith(".slp"):
         raise ConfigError(f"{output}: expected a name ending in .slp or .pkg.slp.")
-    inputs = {p.resolve() for p in [*videos, *(x for x in (events, skeleton) if x)]}
-    if output.resolve() in inputs:
-        raise ConfigError(f"{output}: this output is also an input; expected a new file. "
-                          "Choose another output name (inputs are never changed).")
+    check_new_outputs((output,), [*videos, *(x for x in (events, skeleton) if x)])
     skeletons = _skeletons(skeleton)
     sel = _run_with_progress(
         list(videos), n=n, method=method, seed=seed, allocation=allocation, min_gap=min_gap,

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from posekit.errors import ConfigError, DataError
+from posekit.utils.outputs import check_new_outputs
 
 if TYPE_CHECKING:
     import sleap_io as sio
@@ -111,11 +112,7 @@ def write_outputs(labels: sio.Labels, result: Any, output: Path, video: sio.Vide
     from posekit.utils import atomic_write_text
 
     report, table = report_paths(output)
-    inputs = {p.resolve() for p in protect}
-    clash = [p for p in (output, report, table) if p.resolve() in inputs]
-    if clash:
-        raise ConfigError(f"{clash[0]}: this output would replace an input; expected a new "
-                          "file. Choose another output name (inputs are never changed).")
+    check_new_outputs((output, report, table), protect)
     if not output.name.lower().endswith(".slp"):
         raise ConfigError(f"{output}: expected a labels file name ending in .slp or .pkg.slp.")
     save_labels(outlier_labels(labels, result, video), output)
@@ -197,12 +194,8 @@ def outliers_cmd(
     from posekit.refinement.outlier_selection import OutlierSettings, find_outliers
 
     inputs = [p for p in (predictions, video, labels) if p is not None]
-    if any(o.resolve() in {p.resolve() for p in inputs} for o in (output, *report_paths(output))):
-        raise ConfigError(f"{output}: this output would replace an input; expected a new "
-                          "file. Choose another output name (inputs are never changed).")
-    if output.exists() and not force:
-        raise ConfigError(f"{output}: already exists; expected a new output file. Pass --force "
-                          "to replace it or choose another name.")
+    check_new_outputs((output, *report_paths(output)), inputs)
+    check_new_outputs((output,), inputs, force)
     settings = OutlierSettings(
         methods=tuple(m.strip() for m in method.split(",") if m.strip()), p_bound=p_bound,
         epsilon=epsilon, node_epsilon=parse_node_epsilon(node_epsilon), ar_degree=ar_degree,

@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "posekit.cli.labels_cmd",
     "posekit.cli.refine_cmd",
     "posekit.cli.eval_cmd",
+    "posekit.cli.report_cmd",
     "posekit.cli.export_cmd",
     "posekit.cli.demo_cmd",
 )

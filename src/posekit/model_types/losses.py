@@ -14,14 +14,20 @@ exactly what :meth:`~posekit.model_types.base.ModelType.loss` does.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 import torch
 from torch import Tensor
 
-if TYPE_CHECKING:
-    from posekit.model_types.base import ModelType
+
+class LossTask(Protocol):
+    """What the loss needs of a model type (:class:`~posekit.model_types.base.ModelType`):
+    its heads (``key``, ``loss``, ``loss_weight``) and the primary one."""
+
+    heads: Sequence[Any]
+    primary: Any
 
 
 @dataclass(frozen=True)
@@ -120,7 +126,7 @@ def class_loss(pred: Tensor, target: Tensor, weights: Tensor | None = None) -> T
     return (each * weights[valid].to(each.dtype)).mean()
 
 
-def task_loss(task: ModelType, outputs: dict[str, Tensor], targets: dict[str, Tensor],
+def task_loss(task: LossTask, outputs: dict[str, Tensor], targets: dict[str, Tensor],
               ohkm: OHKMParams | None = None, weights: Tensor | None = None
               ) -> tuple[Tensor, dict[str, Tensor]]:
     """``task``'s loss (:meth:`~posekit.model_types.base.ModelType.loss`: the heads'

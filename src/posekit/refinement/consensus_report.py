@@ -1,7 +1,7 @@
 """The consensus report: how well the labelers agree, who disagrees, and what it means.
 
 :func:`build_report` computes every section from a :class:`~posekit.refinement.
-labeler_files.LabelerSet` and its :class:`~posekit.refinement.consensus.Aggregate`;
+labeler_set.LabelerSet` and its :class:`~posekit.refinement.consensus.Aggregate`;
 :class:`ConsensusReport` is written as JSON (``schema_version`` 1) and printed by
 ``posekit labels consensus``. Its ``oks.sigmas`` section is the format ``posekit eval
 --oks-sigmas-file`` reads, so the report itself can be passed there. ``docs/consensus.md``
@@ -26,7 +26,7 @@ from posekit.refinement import consensus as cs
 from posekit.utils import atomic_write_text
 
 if TYPE_CHECKING:
-    from posekit.refinement.labeler_files import LabelerSet
+    from posekit.refinement.labeler_set import LabelerSet
 
 PathLike = str | os.PathLike[str]
 REPORT_VERSION = 1

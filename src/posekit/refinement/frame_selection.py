@@ -51,6 +51,7 @@ from posekit.refinement.sampling import (
     spread,
     window_frames,
 )
+from posekit.utils.outputs import check_new_outputs
 
 if TYPE_CHECKING:
     import sleap_io as sio
@@ -461,12 +462,7 @@ def _check_outputs(sel: FrameSelection, outputs: list[Path], protect: Sequence[P
     inputs = [v.path for v in sel.videos] + [Path(p) for p in protect]
     if sel.parameters.get("events"):
         inputs.append(Path(sel.parameters["events"]))
-    resolved = {p.resolve() for p in inputs}
-    for out in outputs:
-        if out.resolve() in resolved:
-            raise ConfigError(
-                f"{out}: this output is also an input; expected a new file. Choose another "
-                "output name (inputs are never changed).")
+    check_new_outputs(outputs, inputs)
 
 
 def write_selection(

@@ -35,6 +35,7 @@ from posekit.errors import ConfigError, DataError
 from posekit.trajectories.arrays import STATUS_NAMES
 from posekit.trajectories.settings import FilterSettings
 from posekit.utils import atomic_path, atomic_write_text
+from posekit.utils.outputs import check_new_outputs
 
 if TYPE_CHECKING:
     from posekit.trajectories.labels import FilteredLabels
@@ -125,14 +126,7 @@ def check_paths(inputs: list[Path], output: Path, force: bool) -> None:
         raise ConfigError(f"{output}: a {fmt_out} file, but the input {inputs[0]} is {fmt_in}; "
                           f"expected an output in the input's format (.{fmt_in}). Choose a "
                           f"name ending in .{fmt_in}.")
-    protected = {p.resolve() for p in inputs}
-    for path in outputs_of(output):
-        if path.resolve() in protected:
-            raise ConfigError(f"{path}: this output would replace an input; expected a new "
-                              "file. Choose another output name (inputs are never changed).")
-        if path.exists() and not force:
-            raise ConfigError(f"{path}: already exists; expected a new output file. Pass "
-                              "--force to replace it or choose another name.")
+    check_new_outputs(outputs_of(output), inputs, force)
 
 
 # ------------------------------------------------------------------ .slp
