@@ -56,16 +56,19 @@ def fragmented() -> tuple[list[int], list, list]:
     )
 
 
-def test_fragments_merge_when_max_tracks_is_set() -> None:
+def test_fragments_merge_with_or_without_max_tracks() -> None:
     fr, pts, ids = fragmented()
-    cfg = TrackingConfig(max_tracks=2, merge_max_gap=5, similarity="centroid")
-    new, _ = cleanup_tracks(fr, pts, ids, cfg)
-    assert [x.tolist() for x in new] == [[0, 1]] * 10 + [[1]] * 3 + [[0, 1]] * 7
-    # Too long a gap, no max_tracks, or merging off: nothing changes.
+    for cfg in (
+        TrackingConfig(max_tracks=2, merge_max_gap=5, similarity="centroid"),
+        TrackingConfig(merge_max_gap=5, similarity="centroid"),
+        TrackingConfig(similarity="centroid"),  # the default merge_max_gap (30)
+    ):
+        new, _ = cleanup_tracks(fr, pts, ids, cfg)
+        assert [x.tolist() for x in new] == [[0, 1]] * 10 + [[1]] * 3 + [[0, 1]] * 7
+    # Too long a gap or merging off: nothing changes.
     for cfg in (
         TrackingConfig(max_tracks=2, merge_max_gap=2, similarity="centroid"),
-        TrackingConfig(merge_max_gap=5, similarity="centroid"),
-        TrackingConfig(max_tracks=2, similarity="centroid"),
+        TrackingConfig(merge_max_gap=0, similarity="centroid"),
     ):
         new, _ = cleanup_tracks(fr, pts, ids, cfg)
         assert new[15].tolist() == [5, 1]

@@ -19,7 +19,7 @@ def problems(data: object, source: str = "cli") -> list[str]:
 
 def test_defaults_and_round_trip() -> None:
     cfg = TrackingConfig()
-    assert cfg.window == 5 and cfg.similarity == "oks" and cfg.match == "hungarian"
+    assert cfg.window == 30 and cfg.similarity == "oks" and cfg.match == "hungarian"
     assert cfg.max_tracks is None and cfg.optical_flow is False
     assert TrackingConfig.from_dict(cfg.to_dict()) == cfg
     assert TrackingConfig.from_dict(None) == cfg
@@ -51,9 +51,9 @@ def test_unknown_key_suggests_the_close_name() -> None:
 @pytest.mark.parametrize(
     ("key", "value", "message"),
     [
-        ("window", 0, "value 0 is out of range; expected a number >= 1. The default is 5."),
-        ("window", 2.5, "got 2.5 (float); expected an integer. The default is 5."),
-        ("window", True, "got True (boolean); expected an integer. The default is 5."),
+        ("window", 0, "value 0 is out of range; expected a number >= 1. The default is 30."),
+        ("window", 2.5, "got 2.5 (float); expected an integer. The default is 30."),
+        ("window", True, "got True (boolean); expected an integer. The default is 30."),
         (
             "max_tracks",
             0,
@@ -78,8 +78,8 @@ def test_unknown_key_suggests_the_close_name() -> None:
         (
             "oks_sigma",
             [0.1, -1],
-            ("value -1.0 is out of range; expected a number > 0. The usual value is 0.025; "
-             "larger values tolerate more localisation error."),
+            ("value -1.0 is out of range; expected a number > 0. The default is 0.05 (COCO "
+             "uses 0.025); larger values tolerate more error."),
         ),
         (
             "oks_sigma",
@@ -90,7 +90,7 @@ def test_unknown_key_suggests_the_close_name() -> None:
         (
             "oks_sigma",
             "0.1",
-            "got '0.1' (string); expected a number or a list of numbers. The default is 0.025.",
+            "got '0.1' (string); expected a number or a list of numbers. The default is 0.05.",
         ),
         (
             "optical_flow",
@@ -155,7 +155,7 @@ def test_every_problem_is_listed_together() -> None:
 def test_a_wrong_type_is_reported_once() -> None:
     # The range rule of a field whose type is wrong does not run on it.
     assert problems({"window": "5"}) == [
-        "tracking.window: got '5' (string); expected an integer. The default is 5."
+        "tracking.window: got '5' (string); expected an integer. The default is 30."
     ]
 
 

@@ -126,7 +126,8 @@ def test_max_tracks_is_never_exceeded_and_the_weakest_stays_untracked() -> None:
     tracks = [[animal((60 + 100 * j + 2 * i, 100 + 10 * j)) for i in range(n)] for j in range(3)]
     frames = frames_of(tracks)
     scores = np.array([0.9, 0.2, 0.8])
-    tracker = Tracker(TrackingConfig(max_tracks=2))
+    # COCO's sigma and no motion allowance, so the score has the plain OKS formula.
+    tracker = Tracker(TrackingConfig(max_tracks=2, oks_sigma=0.025, motion_tolerance=0))
     ids = [tracker.update(i, p, scores) for i, p in enumerate(frames)]
     assert tracker.n_tracks_created == 2
     assert all(x.tolist() == [0, -1, 1] for x in ids)
@@ -164,7 +165,7 @@ def test_instances_with_too_few_points_do_not_start_tracks() -> None:
 def test_a_partial_last_pose_keeps_the_track_size() -> None:
     # On frame 1 only the thorax of animal 0 is found; the track keeps the size of its
     # full pose, so the full detection on frame 2 (4 px further) still matches by OKS.
-    tracker = Tracker(TrackingConfig(similarity="oks"))
+    tracker = Tracker(TrackingConfig(similarity="oks", oks_sigma=0.025, motion_tolerance=0))
     a, b = animal((100, 100)), animal((300, 100))
     assert tracker.update(0, np.stack([a, b])).tolist() == [0, 1]
     thorax_only = np.full_like(a, np.nan)

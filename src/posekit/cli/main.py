@@ -21,12 +21,14 @@ COMMAND_MODULES = (
     "posekit.cli.train_cmd",
     "posekit.cli.track_cmd",
     "posekit.cli.filter_cmd",
+    "posekit.cli.measure_cmd",
     "posekit.cli.frames_cmd",
     "posekit.cli.labels_cmd",
     "posekit.cli.refine_cmd",
     "posekit.cli.eval_cmd",
     "posekit.cli.report_cmd",
     "posekit.cli.export_cmd",
+    "posekit.cli.render_cmd",
     "posekit.cli.demo_cmd",
 )
 

@@ -11,7 +11,7 @@ from posekit.tracking import TrackingConfig, cleanup_tracks
 def needs_postpass(config: TrackingConfig) -> bool:
     """Whether any clean-up step is switched on."""
     return (config.min_track_length > 1 or config.max_gap > 0
-            or (config.max_tracks is not None and config.merge_max_gap > 0))
+            or config.merge_max_gap > 0)
 
 
 def apply_postpass(labels: sio.Labels, config: TrackingConfig) -> sio.Labels:

@@ -5,7 +5,7 @@ the poses it interpolated; nothing given to it is modified. The steps run in thi
 
 1. **Short tracks**: a track present in fewer than ``min_track_length`` frames is dissolved;
    its instances become untracked (``-1``).
-2. **Fragment merging** (only with ``max_tracks`` and ``merge_max_gap > 0``): when a track
+2. **Fragment merging** (``merge_max_gap > 0``): when a track
    ends and another starts at most ``merge_max_gap`` frames later, and the later track's
    first pose is similar to the earlier track's last pose (``>= min_similarity``), the
    later track takes the earlier id. Best-scoring pairs are joined first; chains join.
@@ -80,7 +80,7 @@ def cleanup_tracks(
         return [], _empty_filled(k)
     if config.min_track_length > 1:
         _drop_short(ids, config.min_track_length)
-    if config.max_tracks is not None and config.merge_max_gap > 0:
+    if config.merge_max_gap > 0:
         _merge_fragments(frames, pts, ids, config)
     filled = _empty_filled(k)
     if config.max_gap > 0:

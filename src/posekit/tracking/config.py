@@ -37,7 +37,7 @@ RULES: RuleTable = {
             "oks_sigma",
             0,
             low_open=True,
-            hint="The usual value is 0.025; larger values tolerate more localisation error.",
+            hint="The default is 0.05 (COCO uses 0.025); larger values tolerate more error.",
         ),
         non_empty("oks_sigma", "Give one number for all nodes or one per node."),
         number(
@@ -64,6 +64,12 @@ RULES: RuleTable = {
         number("min_new_track_points", 1),
         number("flow_window_size", 3),
         number("flow_max_levels", 0, 10),
+        number(
+            "motion_tolerance",
+            0,
+            hint="Use e.g. 2 (multiples of the track's observed motion per frame), or 0 to "
+            "compare poses by their size alone.",
+        ),
         number("min_track_length", 1, hint="Use e.g. 5 to drop tracks shorter than 5 frames."),
         number("max_gap", 0, hint="Use e.g. 5 to fill holes of up to 5 frames, or 0 for none."),
         number(
@@ -104,6 +110,11 @@ class TrackingConfig:
             unlimited.
         min_new_track_points: An instance needs at least this many visible nodes to start
             a new track or to re-use a free one (it can still continue a track by a match).
+        motion_tolerance: How far, in multiples of a track's observed motion per frame
+            (the running mean of its nodes' frame-to-frame displacement, noise included),
+            an instance may lie from the track's last pose and still match well: the
+            OKS scale (and the centroid scale) of each candidate grows by this many
+            observed steps per frame since it was last seen. ``0``: size alone.
         optical_flow: Shift each track's last pose to the current frame with pyramidal
             Lucas-Kanade optical flow before comparing (needs the frame images).
         flow_window_size: Lucas-Kanade search window side, in pixels.
@@ -113,14 +124,14 @@ class TrackingConfig:
         max_gap: Post-pass: holes of at most this many frames inside a track are filled,
             with an untracked detection that fits the track or else a linearly
             interpolated pose. ``0`` disables filling.
-        merge_max_gap: Post-pass, only when ``max_tracks`` is set: a track that ends and
+        merge_max_gap: Post-pass: a track that ends and
             another that starts at most this many frames later (no overlap) are joined
             when the last and first poses are similar. ``0`` disables merging.
     """
 
-    window: int = 5
+    window: int = 30
     similarity: str = "oks"
-    oks_sigma: float | tuple[float, ...] = 0.025
+    oks_sigma: float | tuple[float, ...] = 0.05
     oks_area: float | None = None
     centroid_scale: float | None = None
     anchor_node: int | None = None
@@ -128,12 +139,13 @@ class TrackingConfig:
     min_similarity: float = 0.01
     max_tracks: int | None = None
     min_new_track_points: int = 3
+    motion_tolerance: float = 2.0
     optical_flow: bool = False
     flow_window_size: int = 21
     flow_max_levels: int = 3
     min_track_length: int = 1
     max_gap: int = 0
-    merge_max_gap: int = 0
+    merge_max_gap: int = 30
 
     def __post_init__(self) -> None:
         for name in ("similarity", "match"):  # names are accepted in any case

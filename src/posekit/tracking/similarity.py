@@ -91,6 +91,7 @@ def pairwise_similarity(
     candidates: np.ndarray,
     config: TrackingConfig,
     sizes: np.ndarray | None = None,
+    reach: np.ndarray | None = None,
 ) -> np.ndarray:
     """The similarity chosen by ``config.similarity``, ``(n, m)``; empty inputs give an
     empty matrix of the right shape.
@@ -98,16 +99,29 @@ def pairwise_similarity(
     ``sizes`` (``(m,)`` areas in pixels²) replaces each candidate's own bounding-box area
     as its object size for OKS and the automatic centroid scale; ``config.oks_area`` and
     ``config.centroid_scale``, when set, take precedence.
+
+    ``reach`` (``(m,)`` pixels, motion allowance) widens each candidate's tolerance: the
+    OKS scale ``sqrt(A) · 2σ`` and the centroid scale ``s`` become
+    ``sqrt(scale² + reach²)`` (IoU ignores it).
     """
     n, m = len(instances), len(candidates)
     if n == 0 or m == 0:
         return np.zeros((n, m))
     if config.similarity == "oks":
+        sigma = np.asarray(config.oks_sigma, dtype=np.float64)
         area = config.oks_area if config.oks_area is not None else sizes
-        return oks_similarity(instances, candidates, np.asarray(config.oks_sigma), area)
+        if reach is not None:
+            base = box_areas(candidates) if area is None else area
+            base = np.broadcast_to(np.asarray(base, dtype=np.float64), (m,))
+            area = base + np.asarray(reach, np.float64) ** 2 / (2.0 * float(sigma.mean())) ** 2
+        return oks_similarity(instances, candidates, sigma, area)
     if config.similarity == "centroid":
         scale = config.centroid_scale
         if scale is None and sizes is not None:
             scale = np.sqrt(sizes)
+        if reach is not None:
+            base = np.sqrt(box_areas(candidates)) if scale is None else scale
+            base = np.broadcast_to(np.asarray(base, dtype=np.float64), (m,))
+            scale = np.sqrt(base**2 + np.asarray(reach, np.float64) ** 2)
         return centroid_similarity(instances, candidates, scale, config.anchor_node)
     return iou_similarity(instances, candidates)

@@ -4,8 +4,9 @@ Per frame (:meth:`Tracker.update`):
 
 1. Candidates are the tracks last seen within ``window`` frames. Each is represented by
    its most recent pose and by a size (for OKS and the automatic centroid scale): the box
-   area of its most recent pose that showed at least half of the nodes. With optical
-   flow, every candidate's pose is carried from frame to frame by the flow between
+   area of its most recent pose that showed at least half of the nodes, and by its
+   running mean step per frame, which widens its tolerance (``motion_tolerance``). With
+   optical flow, every candidate's pose is carried from frame to frame by the flow between
    consecutive images, also while the track is unmatched.
 2. Every instance is compared with every candidate (OKS, centroid or IoU similarity) and
    the pairs are assigned one-to-one (Hungarian or greedy); pairs below
@@ -41,6 +42,25 @@ class _TrackState:
     last_frame: int
     points: np.ndarray  # (K, 2) float64: last pose seen, flow-shifted to the latest frame
     size: float  # px²: box area of the last pose showing at least half of the nodes
+    step: float = 0.0  # px/frame: running mean of the nodes' frame-to-frame displacement
+
+
+STEP_MEMORY = 0.8
+"""Weight of the previous estimate in a track's running mean step per frame."""
+
+
+def _updated_step(old: _TrackState, frame_idx: int, pose: np.ndarray) -> float:
+    """The track's running mean motion per frame after seeing ``pose`` at ``frame_idx``:
+    the displacement of the mean of the nodes visible in both poses (averaging the nodes
+    keeps most of the localisation noise out of the estimate)."""
+    both = np.isfinite(pose).all(axis=-1) & np.isfinite(old.points).all(axis=-1)
+    if not both.any() or frame_idx <= old.last_frame:
+        return old.step
+    shift = pose[both].mean(axis=0) - old.points[both].mean(axis=0)
+    step = float(np.hypot(*shift)) / (frame_idx - old.last_frame)
+    if old.step <= 0:
+        return step
+    return STEP_MEMORY * old.step + (1.0 - STEP_MEMORY) * step
 
 
 class Tracker:
@@ -146,7 +166,8 @@ class Tracker:
         sims = np.zeros(n, np.float32)
         if n and live:
             cand = np.stack([self._tracks[t].points for t in live])
-            sim = pairwise_similarity(pts, cand, cfg, self._sizes(live))
+            sim = pairwise_similarity(pts, cand, cfg, self._sizes(live),
+                                      self._reach(live, frame_idx))
             rows, cols = match(sim, cfg.min_similarity, cfg.match)
             ids[rows] = np.asarray(live, np.int64)[cols]
             sims[rows] = sim[rows, cols]
@@ -252,6 +273,15 @@ class Tracker:
     def _sizes(self, tids: list[int]) -> np.ndarray:
         return np.array([self._tracks[t].size for t in tids])
 
+    def _reach(self, tids: list[int], frame_idx: int) -> np.ndarray | None:
+        """Per track, the motion allowance in pixels: ``motion_tolerance`` × its observed
+        step per frame × the frames since it was last seen; None when switched off."""
+        tol = self.config.motion_tolerance
+        if tol <= 0:
+            return None
+        return np.array([tol * self._tracks[t].step * (frame_idx - self._tracks[t].last_frame)
+                         for t in tids])
+
     def _store(self, frame_idx: int, ids: np.ndarray, pts: np.ndarray, n_vis: np.ndarray) -> None:
         """Remember each tracked instance as its track's last pose; keep the track's size
         from an earlier, fuller pose when this one shows fewer than half of the nodes."""
@@ -264,7 +294,8 @@ class Tracker:
             tid = int(ids[i])
             old = self._tracks.get(tid)
             size = area if (is_full or old is None or not np.isfinite(old.size)) else old.size
-            self._tracks[tid] = _TrackState(frame_idx, pts[i], size)
+            step = 0.0 if old is None else _updated_step(old, frame_idx, pts[i])
+            self._tracks[tid] = _TrackState(frame_idx, pts[i], size, step)
 
     def _start_or_take_over(self, ids: np.ndarray, pts: np.ndarray, waiting: list[int]) -> None:
         """Give the ``waiting`` instances (in priority order) new tracks or, at the limit,
