@@ -133,21 +133,7 @@ class Tracker:
                 f"{self._last_frame} came before it. Sort the predictions by frame index, or "
                 "call Tracker.reset() before tracking another video."
             )
-        gray = None
-        if cfg.optical_flow:  # validate the image before touching any state
-            if image is None:
-                raise DataError(
-                    f"frame {frame_idx}: tracking.optical_flow is on but no image was given; "
-                    "expected the decoded frame. Pass image=..., or set optical_flow to false."
-                )
-            gray = to_gray(image, frame_idx)
-            if self._image_shape is not None and gray.shape != self._image_shape:
-                raise DataError(
-                    f"frame {frame_idx}: image size {gray.shape} differs from earlier frames "
-                    f"{self._image_shape}; expected frames of one video. Call Tracker.reset() "
-                    "between videos."
-                )
-            self._image_shape = gray.shape
+        gray = self._check_image(frame_idx, image) if cfg.optical_flow else None
         self._last_frame = frame_idx
         self._expire(frame_idx)
         live = self._live(frame_idx)
@@ -181,6 +167,23 @@ class Tracker:
         self._prev_gray = gray
         self._last_scores = sims
         return ids
+
+    def _check_image(self, frame_idx: int, image: np.ndarray | None) -> np.ndarray:
+        """The frame in grey for optical flow, checked before any state changes."""
+        if image is None:
+            raise DataError(
+                f"frame {frame_idx}: tracking.optical_flow is on but no image was given; "
+                "expected the decoded frame. Pass image=..., or set optical_flow to false."
+            )
+        gray = to_gray(image, frame_idx)
+        if self._image_shape is not None and gray.shape != self._image_shape:
+            raise DataError(
+                f"frame {frame_idx}: image size {gray.shape} differs from earlier frames "
+                f"{self._image_shape}; expected frames of one video. Call Tracker.reset() "
+                "between videos."
+            )
+        self._image_shape = gray.shape
+        return gray
 
     def track_video(self, frames: Iterable[FrameInput]) -> list[np.ndarray]:
         """Reset, then track ``(frame_idx, points, scores, image)`` items in order.
