@@ -16,6 +16,7 @@ SUBCOMMAND_MODULES = (
     "posekit.cli.report_model_cmd",
     "posekit.cli.report_dataset_cmd",
     "posekit.cli.report_compare_cmd",
+    "posekit.cli.report_validate_cmd",
 )
 """Modules of the ``posekit report`` subcommands, in the order ``--help`` lists them."""
 

@@ -292,7 +292,8 @@ def plant_failures(
 def _to_labels(points: np.ndarray, scores: np.ndarray, skeleton: sio.Skeleton,
                frame_ids: np.ndarray, video: sio.Video | None,
                track_names: list[str] | None) -> sio.Labels:
-    video = video or sio.Video(filename="synthetic.mp4", open_backend=False)
+    if video is None:  # a Video without frames is falsy: test for None, not truth
+        video = sio.Video(filename="synthetic.mp4", open_backend=False)
     tracks = [sio.Track(name=name) for name in track_names or []]
     frames = []
     for row, frame in enumerate(frame_ids.tolist()):
