@@ -140,4 +140,7 @@ def init_cmd(
 
 def register(root: typer.Typer) -> None:
     """Attach the ``config`` group to the root command."""
+    from posekit.cli import config_auto_cmd
+
+    config_auto_cmd.register(config_app)
     root.add_typer(config_app, name="config")

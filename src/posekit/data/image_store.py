@@ -63,6 +63,10 @@ class ImageStore:
         mode: One of :data:`PIPELINE_MODES`.
         cache_dir: Folder of the disk cache (``torch_dataset_cache_img_disk`` only).
         use_existing: Reuse an existing disk cache whose manifest matches.
+        reuse_complete: Without ``use_existing``, still reuse a disk cache that is complete
+            and matches instead of rewriting it (secondary training processes reuse the
+            first one's cache; when they build it at the same time, every file is written
+            to a temporary name and renamed, so no reader ever sees a partial one).
         lru_bytes: Memory budget of the ``torch_dataset`` LRU cache.
     """
 
@@ -76,6 +80,7 @@ class ImageStore:
         cache_dir: str | os.PathLike[str] | None = None,
         use_existing: bool = False,
         lru_bytes: int = DEFAULT_LRU_BYTES,
+        reuse_complete: bool = False,
     ) -> None:
         if mode not in PIPELINE_MODES:
             raise ConfigError(
@@ -101,7 +106,7 @@ class ImageStore:
                     "data_config.cache_img_path: the disk cache needs a folder; expected a path "
                     "(it defaults to the run folder during training)."
                 )
-            self._prepare_disk_cache(use_existing)
+            self._prepare_disk_cache(use_existing, reuse_complete)
 
     # ------------------------------------------------------------------ public API
     def __len__(self) -> int:
@@ -174,10 +179,22 @@ class ImageStore:
             "frames_sha256": digest.hexdigest(),
         }
 
-    def _prepare_disk_cache(self, use_existing: bool) -> None:
+    def _disk_cache_is_complete(self, manifest_path: Path, expected: dict[str, object]) -> bool:
+        """Whether the folder holds this store's whole cache (manifest written last)."""
+        try:
+            found = json.loads(manifest_path.read_text())
+        except (OSError, ValueError):
+            return False
+        return found == expected and all(self._disk_path(i).is_file()
+                                         for i in range(len(self.table)))
+
+    def _prepare_disk_cache(self, use_existing: bool, reuse_complete: bool = False) -> None:
         assert self.cache_dir is not None
         manifest_path = self.cache_dir / "manifest.json"
         expected = self._manifest()
+        if reuse_complete and not use_existing and self._disk_cache_is_complete(manifest_path,
+                                                                                expected):
+            return
         if use_existing:
             if not manifest_path.is_file():
                 raise DataError(

@@ -10,6 +10,12 @@ multiply each sample's squared errors before the batch mean: a sample of weight 
 contributes ``w / B`` of the batch loss, a weight-0 sample nothing (and no gradient).
 :func:`task_loss` is a model type's loss with such weights; without weights it computes
 exactly what :meth:`~posekit.model_types.base.ModelType.loss` does.
+
+Foreground weighting (:mod:`posekit.training.foreground`) multiplies each squared error by
+``1 + (w - 1) * |target|`` so the pixels under the peaks (and along part-affinity fields,
+whose targets are signed) count more while a model leaves the all-zero plateau;
+:func:`foreground_weight_at` fades ``w`` to 1 over training. With ``w == 1`` nothing is
+multiplied: the loss is bit-identical to the plain one.
 """
 
 from __future__ import annotations
@@ -58,16 +64,21 @@ class OHKMParams:
         )
 
 
-def channel_mse(pred: Tensor, target: Tensor, weights: Tensor | None = None) -> Tensor:
+def channel_mse(pred: Tensor, target: Tensor, weights: Tensor | None = None,
+                foreground_weight: float = 1.0) -> Tensor:
     """Mean squared error of each channel: ``(B, C, H, W)`` pair -> ``(C,)``.
 
     For vector outputs ``(B, C)`` it returns the per-column mean squared error. With
     ``weights`` (``(B,)``), sample ``b``'s squared errors are multiplied by ``weights[b]``
-    before the mean (the mean still divides by ``B``).
+    before the mean (the mean still divides by ``B``). With ``foreground_weight`` other
+    than 1, each squared error is also multiplied by
+    ``1 + (foreground_weight - 1) * |target|``.
     """
     if pred.shape != target.shape:
         raise ValueError(f"prediction shape {tuple(pred.shape)} != target shape {tuple(target.shape)}")
     diff = (pred.float() - target.float()) ** 2
+    if foreground_weight != 1.0:
+        diff = diff * (1.0 + (float(foreground_weight) - 1.0) * target.float().abs())
     if weights is not None:
         diff = diff * weights.to(diff.dtype).reshape(-1, *([1] * (diff.ndim - 1)))
     dims = [0, *range(2, diff.ndim)]
@@ -102,11 +113,22 @@ def ohkm_loss(losses: Tensor, params: OHKMParams) -> Tensor:
     return (weights * losses).sum() / max(losses.numel(), 1)
 
 
+def foreground_weight_at(progress: float, start_weight: float, fade_fraction: float
+                         ) -> float:
+    """The foreground weight after ``progress`` (a fraction) of training: ``start_weight``
+    at 0, linear down to 1 at ``fade_fraction``, 1 from then on (and 1 throughout when
+    ``fade_fraction`` is not positive). Progress below 0 counts as 0."""
+    p = max(float(progress), 0.0)
+    if fade_fraction <= 0 or p >= fade_fraction:
+        return 1.0
+    return float(start_weight) + (1.0 - float(start_weight)) * p / float(fade_fraction)
+
+
 def head_loss(pred: Tensor, target: Tensor, ohkm: OHKMParams | None = None,
-              weights: Tensor | None = None) -> Tensor:
+              weights: Tensor | None = None, foreground_weight: float = 1.0) -> Tensor:
     """Loss of one head: mean of per-channel MSE, or its OHKM-weighted version (per-sample
-    ``weights`` as in :func:`channel_mse`)."""
-    losses = channel_mse(pred, target, weights)
+    ``weights`` and ``foreground_weight`` as in :func:`channel_mse`)."""
+    losses = channel_mse(pred, target, weights, foreground_weight)
     if ohkm is None:
         return losses.mean()
     return ohkm_loss(losses, ohkm)
@@ -127,11 +149,12 @@ def class_loss(pred: Tensor, target: Tensor, weights: Tensor | None = None) -> T
 
 
 def task_loss(task: LossTask, outputs: dict[str, Tensor], targets: dict[str, Tensor],
-              ohkm: OHKMParams | None = None, weights: Tensor | None = None
-              ) -> tuple[Tensor, dict[str, Tensor]]:
+              ohkm: OHKMParams | None = None, weights: Tensor | None = None,
+              foreground_weight: float = 1.0) -> tuple[Tensor, dict[str, Tensor]]:
     """``task``'s loss (:meth:`~posekit.model_types.base.ModelType.loss`: the heads'
     losses times their ``loss_weight``, and each head's loss for logging) with per-sample
-    ``weights`` (``(B,)``) applied to every head."""
+    ``weights`` (``(B,)``) applied to every head and ``foreground_weight`` to the ``mse``
+    and ``mse_sigmoid`` heads (not to identity classification)."""
     parts: dict[str, Tensor] = {}
     total = torch.zeros((), device=next(iter(outputs.values())).device)
     for head in task.heads:
@@ -139,9 +162,10 @@ def task_loss(task: LossTask, outputs: dict[str, Tensor], targets: dict[str, Ten
         if head.loss == "cross_entropy":
             value = class_loss(pred, target, weights)
         elif head.loss == "mse_sigmoid":
-            value = head_loss(torch.sigmoid(pred), target, None, weights)
+            value = head_loss(torch.sigmoid(pred), target, None, weights, foreground_weight)
         else:
-            value = head_loss(pred, target, ohkm if head is task.primary else None, weights)
+            value = head_loss(pred, target, ohkm if head is task.primary else None, weights,
+                              foreground_weight)
         parts[head.key] = value.detach()
         total = total + head.loss_weight * value
     return total, parts

@@ -35,7 +35,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -48,8 +48,13 @@ if TYPE_CHECKING:
     import sleap_io as sio
 
 PathLike = str | os.PathLike[str]
+_S = TypeVar("_S")
 SIDECAR_SUFFIX = ".posekit.yaml"
 SECTION = "frame_weights"
+#: Sections other parts of posekit read from the same sidecar (Protocol C model selection:
+#: ``posekit.training.selection``; foreground weighting: ``posekit.training.foreground``);
+#: this reader accepts and ignores them.
+OTHER_SECTIONS = ("model_selection", "foreground_weighting")
 ILA_COLUMNS = ("video", "frame_idx", "ila_px", "n_labelers", "in_consensus")
 PROVENANCE_KEY = "posekit_consensus"
 REPORT_NAME = "frame_weights.json"
@@ -145,9 +150,9 @@ def read_sidecar(path: PathLike) -> FrameWeightSettings | None:
     raw = read_yaml_file(path) or {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: is not a mapping; expected a '{SECTION}:' section.")
-    unknown = [k for k in raw if k != SECTION]
+    unknown = [k for k in raw if k != SECTION and k not in OTHER_SECTIONS]
     if unknown:
-        hint = suggest(str(unknown[0]), [SECTION])
+        hint = suggest(str(unknown[0]), [SECTION, *OTHER_SECTIONS])
         raise InvalidConfigError(str(path), [Problem(
             str(k), "unknown section", f"'{SECTION}'",
             (hint[0].upper() + hint[1:]) if hint else "posekit-only settings go here; "
@@ -168,6 +173,30 @@ def settings_for_config(config: Any) -> FrameWeightSettings | None:
         return None
     side = sidecar_path(config)
     return read_sidecar(side) if side.is_file() else None
+
+
+def read_section(path: PathLike, section: str, cls: type[_S]) -> _S | None:
+    """One posekit-only section of a sidecar file as the settings dataclass ``cls``
+    (``None`` when the file has no such section).
+
+    Raises:
+        ConfigError: unreadable YAML or bad settings (every problem listed).
+    """
+    from posekit.config.yaml_io import read_yaml_file
+
+    raw = read_yaml_file(Path(path)) or {}
+    if not isinstance(raw, dict) or raw.get(section) is None:
+        return None
+    return settings_from_dict(cls, raw[section], section, str(path))
+
+
+def section_for_config(config: Any, section: str, cls: type[_S]) -> _S | None:
+    """:func:`read_section` of the sidecar of a training config given as a path; ``None``
+    without a sidecar or when the config is not a path."""
+    if not isinstance(config, (str, os.PathLike)):
+        return None
+    side = sidecar_path(config)
+    return read_section(side, section, cls) if side.is_file() else None
 
 
 def write_sidecar(settings: FrameWeightSettings, path: PathLike) -> Path:

@@ -164,6 +164,13 @@ class ZMQProgress(L.Callback):
                        **payload}
             self.publisher.send_string(json.dumps(message))
 
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        # One progress stream per run: with several processes only rank 0 publishes (every
+        # rank still listens for "stop", and Lightning agrees on stopping across ranks).
+        if not trainer.is_global_zero and self.publisher is not None:
+            self.publisher.close(linger=0)
+            self.publisher = None
+
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._send("train_begin", max_epochs=trainer.max_epochs)
 

@@ -18,6 +18,7 @@ from posekit.data.augmentation import AugmentationParams, augment_batch
 from posekit.data.datasets import PoseSample, center_crop
 from posekit.model_types.base import ModelType
 from posekit.model_types.losses import OHKMParams, task_loss
+from posekit.training.distributed import augmentation_seed, sum_across_processes
 
 
 class PreparedBatch(NamedTuple):
@@ -56,6 +57,12 @@ class PoseLightningModule(L.LightningModule):
         sample_weights: ``(N,)`` weight of each training sample (by its dataset index), or
             ``None``: every sample weighs the same (the plain loss). Validation is never
             weighted.
+
+    Attributes:
+        foreground_weight: The foreground weight of the training loss
+            (:func:`~posekit.model_types.losses.channel_mse`); 1 (plain) unless a
+            :class:`~posekit.training.foreground.ForegroundCallback` sets it per batch.
+            Validation always uses the plain loss.
     """
 
     def __init__(
@@ -80,6 +87,7 @@ class PoseLightningModule(L.LightningModule):
         self.seed = int(seed)
         self.channels_last = channels_last
         self.sample_weights = sample_weights
+        self.foreground_weight = 1.0
         self.stamp: dict[str, object] = {"head_type": task.name,
                                          "node_names": list(task.info.node_names)}
         self.samples_seen = 0
@@ -97,7 +105,8 @@ class PoseLightningModule(L.LightningModule):
         points = batch.points.float()
         if train and self.augmentation is not None:
             generator = torch.Generator(device=images.device)
-            generator.manual_seed(self.seed * 1_000_003 + int(self.global_step))
+            generator.manual_seed(augmentation_seed(self.seed, self.global_step,
+                                                    self.global_rank))  # ranks differ
             images, points = augment_batch(images, points, self.augmentation, generator)
         if self.task.crops_instances and self.crop_size is not None:
             images, points = center_crop(images, points, self.crop_size)
@@ -119,24 +128,26 @@ class PoseLightningModule(L.LightningModule):
         return self.sample_weights[batch.index]
 
     def _loss(self, outputs: dict[str, Tensor], targets: dict[str, Tensor], ohkm: OHKMParams | None,
-              weights: Tensor | None) -> tuple[Tensor, dict[str, Tensor]]:
-        if weights is None:
+              weights: Tensor | None, foreground: float = 1.0
+              ) -> tuple[Tensor, dict[str, Tensor]]:
+        if weights is None and foreground == 1.0:
             return self.task.loss(outputs, targets, ohkm)
-        return task_loss(self.task, outputs, targets, ohkm, weights)
+        return task_loss(self.task, outputs, targets, ohkm, weights, foreground)
 
     def _step(self, batch: PoseSample, train: bool) -> tuple[Tensor, dict[str, Tensor]]:
         images, _, targets = self.prepare_batch(batch, train)
         ohkm = self.ohkm if train else None
         weights = self.batch_weights(batch) if train else None
+        foreground = float(self.foreground_weight) if train else 1.0
         if getattr(self.model, "stacks", 1) > 1 and train:
             # Intermediate supervision: every stack of a stacked UNet learns the targets.
             total, parts = None, {}
             for outputs in self.model.forward_stacks(images):
-                loss, parts = self._loss(outputs, targets, ohkm, weights)
+                loss, parts = self._loss(outputs, targets, ohkm, weights, foreground)
                 total = loss if total is None else total + loss
             return total, parts
         outputs = self.model(images)
-        return self._loss(outputs, targets, ohkm, weights)
+        return self._loss(outputs, targets, ohkm, weights, foreground)
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["posekit"] = dict(self.stamp)
@@ -147,10 +158,12 @@ class PoseLightningModule(L.LightningModule):
         loss, parts = self._step(batch, train=True)
         bs = batch.image.shape[0]
         self.samples_seen += int(bs)
-        self.log("train_loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=bs)
+        self.log("train_loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=bs,
+                 sync_dist=True)
         if len(parts) > 1:
             for key, value in parts.items():
-                self.log(f"train_{key}_loss", value, on_step=False, on_epoch=True, batch_size=bs)
+                self.log(f"train_{key}_loss", value, on_step=False, on_epoch=True, batch_size=bs,
+                         sync_dist=True)
         return loss
 
     def on_validation_epoch_start(self) -> None:
@@ -161,10 +174,12 @@ class PoseLightningModule(L.LightningModule):
         bs = batch.image.shape[0]
         self._val_sum += float(loss.detach()) * bs
         self._val_count += int(bs)
-        self.log("val_loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=bs)
+        self.log("val_loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=bs,
+                 sync_dist=True)
         if len(parts) > 1:
             for key, value in parts.items():
-                self.log(f"val_{key}_loss", value, on_step=False, on_epoch=True, batch_size=bs)
+                self.log(f"val_{key}_loss", value, on_step=False, on_epoch=True, batch_size=bs,
+                         sync_dist=True)
         return loss
 
     # ------------------------------------------------------------------ optimisation
@@ -189,11 +204,14 @@ class PoseLightningModule(L.LightningModule):
         return optimizer
 
     def on_validation_epoch_end(self) -> None:
-        if self.trainer.sanity_checking or self._val_count == 0 or self.scheduler is None:
+        if self.trainer.sanity_checking or self.scheduler is None:
             return
         if isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
-            self.scheduler.step(self._val_sum / self._val_count)
-        else:
+            # Every process validates its own share: the schedule follows the loss of them all.
+            val_sum, val_count = sum_across_processes(self, self._val_sum, self._val_count)
+            if val_count > 0:
+                self.scheduler.step(val_sum / val_count)
+        elif self._val_count > 0:
             self.scheduler.step()
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:

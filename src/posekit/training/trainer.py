@@ -1,8 +1,9 @@
 """``train(config)``: from a configuration to a finished run folder.
 
 Steps: load and split the labels -> resolve what the config leaves open -> build datasets,
-model and Lightning module -> fit -> export the inference graph -> predict the validation
-split and write ``metrics.val.json``.
+model and Lightning module -> plan the run (Protocol C, budget, range test, foreground
+weighting: :mod:`posekit.training.run_plan`) -> fit -> export the inference graph ->
+predict the validation split and write ``metrics.val.json``.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -30,13 +32,27 @@ from posekit.data.sampler import EpochSampler, steps_per_epoch
 from posekit.errors import ConfigError, DataError
 from posekit.evaluation.results import EvaluationResult
 from posekit.io.splits import load_train_val
-from posekit.models.build import build_model, count_parameters
 from posekit.model_types.base import ModelType
 from posekit.model_types.losses import OHKMParams
 from posekit.model_types.registry import model_type_of
 from posekit.model_types.resolve import ResolvedData, resolve_data
+from posekit.models.build import build_model, count_parameters
+from posekit.training import distributed
+from posekit.training.budget import BudgetSettings, budget_settings, close_budget
 from posekit.training.cpu_numerics import flush_denormals
+from posekit.training.foreground import ForegroundSettings, foreground_note, resolve_foreground
+from posekit.training.lr_range import LRRangeResult
 from posekit.training.module import OptimSettings, PoseLightningModule
+from posekit.training.run_plan import (
+    LR_FIND_TIME_S,
+    RunPlan,
+    RunSetup,
+    explicit_epochs,
+    make_trainer,
+    plan_run,
+    trainer_kwargs,
+)
+from posekit.training.selection import SelectionSettings, resolve_selection
 
 if TYPE_CHECKING:
     from posekit.refinement.frame_weights import FrameWeightSettings
@@ -107,7 +123,8 @@ def _stores(cfg: TrainingJobConfig, data: ResolvedData, run_dir: Path
     for name, table, sizes in (("train", data.train, train_sizes), ("val", data.val, val_sizes)):
         stores.append(ImageStore(table, prep, model_size, sizes, mode=dc.data_pipeline_fw,
                                  cache_dir=cache_root / f"{name}_imgs",
-                                 use_existing=dc.use_existing_imgs))
+                                 use_existing=dc.use_existing_imgs,
+                                 reuse_complete=not distributed.is_primary_process()))
     return stores[0], stores[1], prep
 
 
@@ -146,6 +163,9 @@ def _loaders(cfg: TrainingJobConfig, train_ds, val_ds, seed: int) -> tuple[DataL
     tl, vl = tc.train_data_loader, tc.val_data_loader
     steps = steps_per_epoch(len(train_ds), tl.batch_size, tc.min_train_steps_per_epoch,
                             tc.train_steps_per_epoch)
+    # With several processes Lightning wraps this sampler in a DistributedSamplerWrapper:
+    # every rank draws the same (seed, epoch) order and keeps every world_size-th index, so
+    # the ranks see different samples and split the epoch's steps between them.
     sampler = EpochSampler(len(train_ds), steps * tl.batch_size, tl.shuffle, seed)
     common = {"pin_memory": torch.cuda.is_available()}
     train_loader = DataLoader(train_ds, batch_size=tl.batch_size, sampler=sampler,
@@ -155,74 +175,6 @@ def _loaders(cfg: TrainingJobConfig, train_ds, val_ds, seed: int) -> tuple[DataL
                             num_workers=vl.num_workers, persistent_workers=vl.num_workers > 0,
                             **common)
     return train_loader, val_loader
-
-
-def _trainer_kwargs(cfg: TrainingJobConfig) -> dict:
-    """Hardware settings passed straight through to ``lightning.Trainer``."""
-    tc = cfg.trainer_config
-    devices: object = tc.trainer_devices if tc.trainer_devices is not None else "auto"
-    if tc.trainer_device_indices:
-        devices = list(tc.trainer_device_indices)
-    accelerator = tc.trainer_accelerator or "auto"
-    return {"accelerator": accelerator, "devices": devices,
-            "strategy": tc.trainer_strategy or "auto", "profiler": tc.profiler}
-
-
-def _callbacks(cfg: TrainingJobConfig, run_dir: Path, viz_data) -> list[L.Callback]:
-    from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint, RichProgressBar
-
-    from posekit.training.callbacks import SaveOnInterrupt, TrainingLogCSV, ZMQProgress
-    from posekit.training.visualize import PredictionVisualizer
-
-    tc = cfg.trainer_config
-    callbacks: list[L.Callback] = [TrainingLogCSV(run_dir / "training_log.csv")]
-    if tc.save_ckpt:
-        top_k = int(tc.model_ckpt.save_top_k)
-        callbacks.append(ModelCheckpoint(
-            dirpath=run_dir, filename="best" if top_k in (0, 1) else "best-{epoch:03d}",
-            monitor="val_loss", mode="min", save_top_k=top_k, save_last=bool(tc.model_ckpt.save_last),
-            auto_insert_metric_name=False, enable_version_counter=False))
-        callbacks.append(SaveOnInterrupt(run_dir / "last.ckpt"))
-    es = tc.early_stopping
-    if es is not None and es.stop_training_on_plateau:
-        callbacks.append(EarlyStopping(monitor="val_loss", mode="min", min_delta=float(es.min_delta),
-                                       patience=int(es.patience)))
-    zmq = tc.zmq
-    if zmq is not None and (zmq.publish_port or zmq.controller_port or zmq.publish_address
-                            or zmq.controller_address):
-        callbacks.append(ZMQProgress(zmq.publish_port, zmq.controller_port, zmq.publish_address,
-                                     zmq.controller_address, zmq.controller_polling_timeout,
-                                     what=run_dir.name))
-    if tc.visualize_preds_during_training:
-        wb = tc.wandb
-        callbacks.append(PredictionVisualizer(
-            run_dir / "viz", viz_data, keep=bool(tc.keep_viz),
-            log_to_wandb=bool(tc.use_wandb and wb is not None and wb.save_viz_imgs_wandb)))
-    if tc.enable_progress_bar:
-        callbacks.append(RichProgressBar(leave=True))
-    return callbacks
-
-
-def _loggers(cfg: TrainingJobConfig, run_dir: Path) -> list:
-    tc = cfg.trainer_config
-    if not tc.use_wandb:
-        return []
-    from posekit.training.wandb_logging import make_wandb_logger
-
-    return [make_wandb_logger(cfg, run_dir)]
-
-
-@dataclass
-class _RunSetup:
-    """Everything a training run needs before Lightning starts."""
-
-    config: TrainingJobConfig
-    data: ResolvedData
-    run_dir: Path
-    module: PoseLightningModule
-    train_ds: object
-    val_ds: object
-    stores: tuple[ImageStore, ImageStore]
 
 
 def _sample_weights(settings: FrameWeightSettings | None, cfg: TrainingJobConfig,
@@ -238,11 +190,12 @@ def _sample_weights(settings: FrameWeightSettings | None, cfg: TrainingJobConfig
 
     videos, keys = data.train_labels.videos, data.train.keys
     fw = fw_mod.match_frame_weights(settings, videos, keys, cfg.data_config.train_labels_path)
-    report = fw_mod.write_report(fw, run_dir / fw_mod.REPORT_NAME,
-                                 [video_identity(v).name for v in videos], keys)
-    source = settings.source and str(Path(settings.source).resolve())
-    fw_mod.write_sidecar(replace(settings, source=source),
-                         fw_mod.sidecar_path(run_dir / "training_config.yaml"))
+    report = run_dir / fw_mod.REPORT_NAME
+    if distributed.is_primary_process():  # run folder files are written once
+        fw_mod.write_report(fw, report, [video_identity(v).name for v in videos], keys)
+        source = settings.source and str(Path(settings.source).resolve())
+        fw_mod.write_sidecar(replace(settings, source=source),
+                             fw_mod.sidecar_path(run_dir / "training_config.yaml"))
     s = fw.summary()
     line = (f"frame weights from inter-labeler agreement: {s['measured']} frames measured, "
             f"{s['single'] + s['unmatched']} at the default {s['default_weight']:.3g}; "
@@ -255,7 +208,7 @@ def _sample_weights(settings: FrameWeightSettings | None, cfg: TrainingJobConfig
 
 
 def _set_up_run(cfg: TrainingJobConfig, seed: int, resuming: bool,
-                frame_weights: FrameWeightSettings | None = None) -> _RunSetup:
+                frame_weights: FrameWeightSettings | None = None) -> RunSetup:
     """Load and resolve the data, create the run folder (resolved config, splits), build the
     datasets, the network and the Lightning module."""
     dc, tc = cfg.data_config, cfg.trainer_config
@@ -263,10 +216,13 @@ def _set_up_run(cfg: TrainingJobConfig, seed: int, resuming: bool,
                                               dc.validation_fraction, seed,
                                               dc.user_instances_only)
     from posekit.refinement.leakage import warn_if_validation_leaks
-    warn_if_validation_leaks(train_labels, val_labels)  # frames near training frames
+    primary = distributed.is_primary_process()  # the others re-run this under Lightning's DDP
+    if primary:
+        warn_if_validation_leaks(train_labels, val_labels)  # frames near training frames
     data = resolve_data(cfg, train_labels, val_labels)
     cfg = data.config
-    run_dir = resolve_run_dir(cfg, resuming=resuming)
+    run_dir = distributed.agreed_run_dir(lambda: resolve_run_dir(cfg, resuming=resuming),
+                                         cfg.trainer_config.ckpt_dir, cfg.trainer_config.run_name)
     run_dir.mkdir(parents=True, exist_ok=True)
     task = model_type_of(cfg.model_config, data.info)
     aug = _augmentation(cfg, data)
@@ -280,22 +236,27 @@ def _set_up_run(cfg: TrainingJobConfig, seed: int, resuming: bool,
     cfg.trainer_config.run_name = run_dir.name
     if tc.seed is None:
         cfg.trainer_config.seed = seed
-    save_config(cfg, run_dir / "training_config.yaml")
-    _save_splits(data, run_dir)
+    if primary:
+        save_config(cfg, run_dir / "training_config.yaml")
+        _save_splits(data, run_dir)
     module = PoseLightningModule(model, task, optim_settings(cfg), aug,
                                  OHKMParams.from_config(tc.online_hard_keypoint_mining),
                                  crop_size=crop if task.crops_instances else None,
                                  seed=seed, channels_last=True,
                                  sample_weights=_sample_weights(frame_weights, cfg, data,
                                                                 train_ds, run_dir))
-    return _RunSetup(cfg, data, run_dir, module, train_ds, val_ds, (train_store, val_store))
+    return RunSetup(cfg, data, run_dir, module, train_ds, val_ds, (train_store, val_store))
 
 
 def train(config: TrainingJobConfig | str | os.PathLike[str] | dict,
           overrides: list[str] | tuple[str, ...] = (),
           time_limit_s: float | None = None,
           callbacks: list[L.Callback] | None = None,
-          frame_weights: FrameWeightSettings | None = None) -> TrainingResult:
+          frame_weights: FrameWeightSettings | None = None,
+          budget_s: float | str | BudgetSettings | None = None,
+          selection: SelectionSettings | dict | None = None,
+          lr_find: bool = False,
+          foreground: ForegroundSettings | dict | None = None) -> TrainingResult:
     """Train the model a configuration describes and fill its run folder.
 
     Args:
@@ -307,16 +268,27 @@ def train(config: TrainingJobConfig | str | os.PathLike[str] | dict,
         frame_weights: Weigh training frames by inter-labeler agreement. Default: the
             ``frame_weights`` section of ``CONFIG.posekit.yaml`` beside a config given as a
             path, else none (every frame weighs the same).
+        budget_s: A wall-clock budget for the whole call (seconds, ``"15m"``, or
+            :class:`~posekit.training.budget.BudgetSettings`); see docs/auto.md.
+        selection: Protocol C (:class:`~posekit.training.selection.SelectionSettings`, or
+            a dict of its fields over the sidecar's ``model_selection`` section).
+        lr_find: Run a learning-rate range test first and train at its suggestion.
+        foreground: Foreground weighting
+            (:class:`~posekit.training.foreground.ForegroundSettings`, or a dict of its
+            fields over the sidecar's ``foreground_weighting`` section). Default: the
+            sidecar's section, else on with the defaults for a budgeted run and off
+            otherwise (see docs/training.md).
     """
     from posekit.refinement.frame_weights import settings_for_config
-    from posekit.training.callbacks import AtomicCheckpointIO
-    from posekit.training.finish import finish_run
 
+    clock_start = time.perf_counter()
     if frame_weights is None:
         frame_weights = settings_for_config(config)
+    selection, budget = resolve_selection(selection, config), budget_settings(budget_s)
+    fg, fg_origin = resolve_foreground(foreground, config, budgeted=budget is not None)
     cfg = load_config(config, overrides)
     tc = cfg.trainer_config
-    seed = int(tc.seed) if tc.seed is not None else int(np.random.SeedSequence().entropy % 2**31)
+    seed = distributed.agreed_seed(tc.seed)  # the same in every training process
     L.seed_everything(seed, workers=True, verbose=False)
     resume = tc.resume_ckpt_path
     if resume and not Path(resume).is_file():
@@ -325,42 +297,54 @@ def train(config: TrainingJobConfig | str | os.PathLike[str] | dict,
             "(usually <run folder>/last.ckpt)."
         )
     setup = _set_up_run(cfg, seed, resuming=bool(resume), frame_weights=frame_weights)
-    cfg, data, run_dir, tc = setup.config, setup.data, setup.run_dir, setup.config.trainer_config
-    train_loader, val_loader = _loaders(cfg, setup.train_ds, setup.val_ds, seed)
-    trainer = L.Trainer(
-        max_epochs=int(tc.max_epochs),
-        callbacks=_callbacks(cfg, run_dir, setup.val_ds) + list(callbacks or []),
-        logger=_loggers(cfg, run_dir) or False, enable_checkpointing=bool(tc.save_ckpt),
-        enable_progress_bar=bool(tc.enable_progress_bar), enable_model_summary=False,
-        default_root_dir=str(run_dir), deterministic=False, num_sanity_val_steps=0,
-        log_every_n_steps=max(1, min(50, len(train_loader))),
-        plugins=[AtomicCheckpointIO()],
-        max_time={"seconds": float(time_limit_s)} if time_limit_s else None,
-        **_trainer_kwargs(cfg))
-    module, dc = setup.module, cfg.data_config
-    train_store, val_store = setup.stores
+    loaders = _loaders(setup.config, setup.train_ds, setup.val_ds, seed)
+    if fg is not None or foreground is not None:  # a plain run's notes stay as they were
+        setup.data.notes.append(foreground_note(fg, fg_origin))
+    plan = plan_run(setup, loaders[0], selection, budget, clock_start, lr_find,
+                    explicit_epochs(overrides), time_limit_s, probe=_finish_probe(setup),
+                    foreground=fg)
+    trainer = make_trainer(setup, plan, selection, list(callbacks or []), len(loaders[0]))
+    return _fit_and_finish(setup, plan, trainer, loaders, resume, clock_start)
+
+
+def _fit_and_finish(setup: RunSetup, plan: RunPlan, trainer: L.Trainer,
+                    loaders: tuple[DataLoader, DataLoader], resume: str | None,
+                    clock_start: float) -> TrainingResult:
+    """Fit, then (on rank zero, unless interrupted) export, predict the validation split
+    and score it; the budget's report closes the run."""
+    from posekit.training.finish import finish_run
+
+    cfg, data, run_dir, module = setup.config, setup.data, setup.run_dir, setup.module
+    dc = cfg.data_config
     start = time.perf_counter()
     try:
         with flush_denormals():
-            trainer.fit(module, train_loader, val_loader, ckpt_path=resume or None)
+            trainer.fit(module, *loaders, ckpt_path=resume or None)
     except SystemExit:
         # Lightning exits after a graceful shutdown on Ctrl-C; last.ckpt has been written.
         if not trainer.interrupted:
             raise
     wall = time.perf_counter() - start
-    samples = module.samples_seen
+    # Lightning's distributed sampler gives every process as many samples (padding the last).
+    samples = module.samples_seen * trainer.world_size
+    process_note = distributed.process_note(trainer, module.samples_seen)
+    used = plan.foreground.summary() if plan.foreground is not None else None
     result = TrainingResult(
         run_dir=run_dir, config=cfg,
         best_checkpoint=_existing(run_dir / "best.ckpt"),
         last_checkpoint=_existing(run_dir / "last.ckpt"),
         epochs=int(trainer.current_epoch), train_samples_per_s=samples / max(wall, 1e-9),
-        wall_time_s=wall, notes=list(data.notes), interrupted=bool(trainer.interrupted))
-    if dc.data_pipeline_fw == "torch_dataset_cache_img_disk" and dc.delete_cache_imgs_after_training:
-        train_store.delete_disk_cache()
-        val_store.delete_disk_cache()
-    if trainer.interrupted:
+        wall_time_s=wall, notes=list(data.notes) + [n for n in (used, process_note) if n],
+        interrupted=bool(trainer.interrupted))
+    if (trainer.is_global_zero and dc.data_pipeline_fw == "torch_dataset_cache_img_disk"
+            and dc.delete_cache_imgs_after_training):
+        for store in setup.stores:
+            store.delete_disk_cache()
+    if trainer.interrupted or not trainer.is_global_zero:  # rank 0 finishes the run folder
         return result
     finish_run(result, data)
+    if plan.budget is not None:
+        result.notes.append(close_budget(plan.budget, run_dir, clock_start))
     return result
 
 
@@ -375,3 +359,53 @@ def _save_splits(data: ResolvedData, run_dir: Path) -> None:
 
     for name, labels in (("train", data.train_labels), ("val", data.val_labels)):
         save_labels(labels, run_dir / f"labels_gt.{name}.slp", embed="auto")
+
+
+# ---------------------------------------------------------------------- finishing, lr
+PROBE_FILES = ("training_config.yaml", "best.ckpt", "labels_gt.train.slp", "labels_gt.val.slp")
+
+
+def _finish_probe(setup: RunSetup) -> Callable[[], None]:
+    """The finishing step (export, validation predictions, metrics) run on a throw-away
+    copy of the run folder, for timing."""
+    import shutil
+
+    from posekit.training.budget import scratch_run_copy
+    from posekit.training.finish import finish_run
+
+    def probe() -> None:
+        scratch = scratch_run_copy(setup.run_dir, PROBE_FILES)
+        try:
+            finish_run(TrainingResult(scratch, setup.config, scratch / "best.ckpt", None, 0,
+                                      0.0, 0.0), setup.data)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+    return probe
+
+
+def lr_range_test(config: TrainingJobConfig | str | os.PathLike[str] | dict, steps: int = 100,
+                  min_lr: float = 1e-6, max_lr: float = 1.0,
+                  time_limit_s: float | None = LR_FIND_TIME_S,
+                  overrides: list[str] | tuple[str, ...] = ()) -> LRRangeResult:
+    """Protocol A: a learning-rate range test of a configuration's model on its data.
+
+    Creates the run folder (config, splits) and writes ``lr_range.png`` into it; the
+    weights are not kept. The suggestion rule: :mod:`posekit.training.lr_range`.
+
+    Args:
+        config: A :class:`TrainingJobConfig`, a YAML path or a dict.
+        steps: Most optimizer steps (learning rates from ``min_lr`` to ``max_lr``,
+            exponentially spaced).
+        time_limit_s: Stop after this many seconds whatever the step count.
+        overrides: Dotted overrides.
+    """
+    from posekit.training.lr_range import run_range_test
+
+    cfg = load_config(config, overrides)
+    seed = distributed.agreed_seed(cfg.trainer_config.seed)
+    L.seed_everything(seed, workers=True, verbose=False)
+    setup = _set_up_run(cfg, seed, resuming=False)
+    train_loader, _ = _loaders(setup.config, setup.train_ds, setup.val_ds, seed)
+    return run_range_test(setup.module, train_loader, trainer_kwargs(setup.config), steps,
+                          min_lr, max_lr, time_limit_s, setup.run_dir)

@@ -83,5 +83,5 @@ class PredictionVisualizer(L.Callback):
                     logger.log_image(key="viz/val", images=[str(path)])
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if not self.keep and self.folder.is_dir():
+        if trainer.is_global_zero and not self.keep and self.folder.is_dir():
             shutil.rmtree(self.folder)

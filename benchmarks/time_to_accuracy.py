@@ -1,0 +1,228 @@
+"""Time to accuracy: posekit's chosen configuration trained to a deadline, against sleap-nn.
+
+On the same train / validation split of a real dataset (the side-by-side benchmark's
+reaching split, or the two-fly clip) and the same CPU, in one run, each arm gets the same
+wall-clock budget for training:
+
+* ``posekit-auto``: ``posekit config auto TRAIN --budget B`` then ``posekit train CONFIG
+  --budget B`` (a top-down choice trains its two stages one after the other, splitting the
+  budget as the generated configs say);
+* ``sleap-nn-auto``: the configuration sleap-nn 0.3.5's own generator recommends for the
+  data (``sleap-nn config TRAIN --auto``), trained by sleap-nn and stopped at the budget
+  (Ctrl-C, as a user would; sleap-nn keeps its best checkpoint);
+* ``sleap-nn-sample``: sleap-nn's sample configuration for the data (the reaching YAML in
+  ``../shared/data/sleap_nn_configs``), the same way.
+
+All models predict the validation frames with their own tool and are scored by the same code
+(`bench_vs_sleap_nn.paired_accuracy` / `evaluate`: missing points counted). sleap-nn is
+installed in a throw-away virtual environment (``--sleap-nn-venv``), never a posekit
+dependency.
+
+    .venv/bin/python benchmarks/time_to_accuracy.py --budgets 5,15,30 --arms posekit-auto,sleap-nn-auto,sleap-nn-sample
+
+Writes ``benchmarks/results/time_to_accuracy.<data>.json`` and a plot of error against time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from bench_vs_sleap_nn import (
+    ensure_sleap_nn,
+    evaluate,
+    log,
+    make_split,
+    paired_accuracy,
+)
+
+DATA = ROOT.parent / "shared" / "data"
+POSEKIT = Path(sys.executable).with_name("posekit")
+SAMPLE_CONFIG = DATA / "sleap_nn_configs" / "reaching_single_instance.initial_config.yaml"
+
+
+def run_logged(cmd: list[str], cwd: Path, log_path: Path, limit_s: float | None = None) -> dict:
+    """Run ``cmd``; after ``limit_s`` seconds send Ctrl-C (SIGINT) and wait for it to stop."""
+    start = time.perf_counter()
+    with open(log_path, "w") as fh:
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=fh, stderr=subprocess.STDOUT)
+        stopped = False
+        try:
+            proc.wait(timeout=limit_s)
+        except subprocess.TimeoutExpired:
+            stopped = True
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=300)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+    wall = time.perf_counter() - start
+    if proc.returncode not in (0, 130) and not stopped:
+        raise RuntimeError(f"{' '.join(cmd)} failed (exit {proc.returncode}); see {log_path}")
+    return {"wall_s": wall, "stopped_at_budget": stopped, "exit": proc.returncode}
+
+
+def sleap_nn_config(source: dict, train: Path, val: Path, folder: Path, name: str) -> Path:
+    """``source`` with this benchmark's split, no early stop (the budget stops it), no live
+    ports and no per-epoch pictures."""
+    cfg = json.loads(json.dumps(source))
+    dc, tc = cfg["data_config"], cfg["trainer_config"]
+    dc["train_labels_path"], dc["val_labels_path"] = [str(train)], [str(val)]
+    tc.update({"max_epochs": 10_000, "ckpt_dir": "models", "run_name": name,
+               "trainer_accelerator": "cpu", "enable_progress_bar": False,
+               "visualize_preds_during_training": False, "save_ckpt": True, "seed": 0,
+               "use_wandb": False})
+    tc["zmq"] = {"publish_port": None, "controller_port": None, "controller_polling_timeout": 10}
+    if tc.get("early_stopping"):
+        tc["early_stopping"]["stop_training_on_plateau"] = False
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    return path
+
+
+def arm_sleap_nn(name: str, configs: list[Path], train: Path, val: Path, work: Path,
+                 budget_s: float, exe: Path) -> dict:
+    """Train sleap-nn for ``budget_s`` (split over stages as the wall time allows: each stage
+    gets an equal share) and predict the validation frames."""
+    folder = work / f"{name}.{int(budget_s)}s"
+    shutil.rmtree(folder, ignore_errors=True)
+    runs, stages = [], []
+    for i, source in enumerate(configs):
+        cfg = sleap_nn_config(yaml.safe_load(source.read_text()), train, val, folder,
+                              f"stage{i}")
+        log(f"{name}: training stage {i} ({source.name}) for {budget_s / len(configs):.0f} s")
+        stages.append(run_logged([str(exe), "train", "--config-name", cfg.name,
+                                  "--config-dir", str(cfg.parent)], folder,
+                                  folder / f"train{i}.log", budget_s / len(configs)))
+        runs.append(folder / "models" / f"stage{i}")
+    out = folder / "val_predictions.slp"
+    models = [arg for run in runs for arg in ("-m", str(run))]
+    predict = run_logged([str(exe), "track", "--data_path", str(val), *models, "-o", str(out),
+                          "--device", "cpu"], folder, folder / "predict.log")
+    return {"arm": name, "budget_s": budget_s, "train": stages, "predict": predict,
+            "train_wall_s": sum(s["wall_s"] for s in stages), "predictions": str(out),
+            "accuracy": evaluate(val, out) if out.is_file() else None}
+
+
+def arm_posekit(train: Path, val: Path, work: Path, budget_s: float) -> dict:
+    """``posekit config auto`` then ``posekit train --budget`` for each chosen stage."""
+    folder = work / f"posekit-auto.{int(budget_s)}s"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    budget = f"{int(budget_s)}s"
+    cfg = folder / "auto.yaml"
+    start = time.perf_counter()
+    chosen = run_logged([str(POSEKIT), "config", "auto", str(train), "--budget", budget,
+                         "-o", str(cfg)], folder, folder / "auto.log")
+    configs = sorted((p for p in folder.glob("auto*.yaml") if not p.name.endswith(".posekit.yaml")),
+                     key=lambda p: "centroid" not in p.name)  # the centroid stage first
+    stage_budget = (budget_s - (time.perf_counter() - start)) / max(1, len(configs))
+    stages, runs = [], []
+    for i, config in enumerate(configs):
+        log(f"posekit-auto: training {config.name} for {stage_budget:.0f} s")
+        stages.append(run_logged([str(POSEKIT), "train", str(config), "--budget",
+                                  f"{int(stage_budget)}s", f"trainer_config.run_name=stage{i}",
+                                  "trainer_config.ckpt_dir=models",
+                                  f"data_config.val_labels_path=[{val}]"], folder,
+                                 folder / f"train{i}.log", stage_budget * 1.5))
+        runs.append(folder / "models" / f"stage{i}")
+    out = folder / "val_predictions.slp"
+    models = [arg for run in runs for arg in ("-m", str(run))]
+    predict = run_logged([str(POSEKIT), "track", str(val), *models, "-o", str(out)], folder,
+                         folder / "predict.log")
+    return {"arm": "posekit-auto", "budget_s": budget_s, "auto": chosen, "train": stages,
+            "predict": predict, "train_wall_s": time.perf_counter() - start - predict["wall_s"],
+            "predictions": str(out), "accuracy": evaluate(val, out) if out.is_file() else None}
+
+
+def sleap_nn_auto_configs(train: Path, work: Path, exe: Path) -> list[Path]:
+    """The configuration(s) sleap-nn's generator recommends for the training labels."""
+    folder = work / "sleap-nn-generator"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    run_logged([str(exe), "config", str(train), "--auto", "-o", str(folder / "auto.yaml")],
+               folder, folder / "config.log")
+    found = sorted(folder.glob("auto*.yaml"), key=lambda p: "centered" in p.name)
+    if not found:
+        raise RuntimeError(f"sleap-nn config wrote nothing; see {folder / 'config.log'}")
+    return found
+
+
+def plot(results: list[dict], path: Path) -> None:
+    """Validation error (and PCK@5px) against training wall time, one line per arm."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
+    for arm in sorted({r["arm"] for r in results}):
+        rows = sorted((r for r in results if r["arm"] == arm), key=lambda r: r["budget_s"])
+        t = [r["budget_s"] / 60 for r in rows]
+        ax1.plot(t, [r["paired"]["common_mean_px"] if r.get("paired") else None for r in rows],
+                 "o-", label=arm)
+        ax2.plot(t, [r["paired"]["pck_5px"] if r.get("paired") else None for r in rows],
+                 "o-", label=arm)
+    ax1.set(xlabel="training budget (CPU minutes)", ylabel="mean error on found points (px)")
+    ax2.set(xlabel="training budget (CPU minutes)", ylabel="PCK@5px (missing = wrong)",
+            ylim=(0, 1))
+    ax2.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--budgets", default="5,15,30", help="CPU minutes, comma-separated")
+    parser.add_argument("--arms", default="posekit-auto,sleap-nn-auto,sleap-nn-sample")
+    parser.add_argument("--work", type=Path, default=ROOT / "benchmarks" / "results" / "work_tta")
+    parser.add_argument("--sleap-nn-venv", type=Path, default=Path("/tmp/snvenv"))
+    parser.add_argument("--out", type=Path,
+                        default=ROOT / "benchmarks" / "results" / "time_to_accuracy.reaching.json")
+    args = parser.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    train, val = make_split(DATA, args.work, seed=0)
+    arms = args.arms.split(",")
+    exe = ensure_sleap_nn(args.sleap_nn_venv) if any(a.startswith("sleap-nn") for a in arms) \
+        else None
+    generated = sleap_nn_auto_configs(train, args.work, exe) if "sleap-nn-auto" in arms else []
+    results = []
+    for minutes in [float(b) for b in args.budgets.split(",")]:
+        for arm in arms:  # the tools take turns at each budget
+            budget_s = minutes * 60
+            if arm == "posekit-auto":
+                res = arm_posekit(train, val, args.work, budget_s)
+            elif arm == "sleap-nn-auto":
+                res = arm_sleap_nn(arm, generated, train, val, args.work, budget_s, exe)
+            else:
+                res = arm_sleap_nn(arm, [SAMPLE_CONFIG], train, val, args.work, budget_s, exe)
+            log(f"{arm} at {minutes:g} min: {res['accuracy']}")
+            results.append(res)
+            args.out.write_text(json.dumps({"results": results}, indent=1))
+    for minutes in {r["budget_s"] for r in results}:
+        same = [r for r in results if r["budget_s"] == minutes and r["accuracy"]]
+        paired = paired_accuracy(val, {r["arm"]: Path(r["predictions"]) for r in same})
+        for r in same:
+            r["paired"] = {**paired[r["arm"]], "gt_points": paired["gt_points"]}
+    args.out.write_text(json.dumps({"data": "reaching", "split": [str(train), str(val)],
+                                    "results": results}, indent=1))
+    plot(results, args.out.with_suffix(".png"))
+    log(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,132 @@
+"""The rules of ``posekit config auto`` on synthetic animals whose sizes and poses are known."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from posekit.autoconfig import choices as rules
+from posekit.autoconfig.label_facts import (
+    axis_deviation,
+    measure_labels,
+    overlap_share,
+    principal_axis_angles,
+)
+from posekit.autoconfig.plan import BACKBONE, plan_stage
+
+
+@pytest.fixture(scope="module")
+def small_facts(small_in_big):
+    return measure_labels(small_in_big)[0]
+
+
+@pytest.fixture(scope="module")
+def large_facts(large_animal):
+    return measure_labels(large_animal)[0]
+
+
+def test_small_animal_in_big_frame_is_top_down(small_facts) -> None:
+    assert small_facts.relative_size < rules.TOPDOWN_MAX_RELATIVE
+    kind = rules.choose_model_type(small_facts)
+    assert kind.value == ("centroid", "centered_instance")
+    assert f"{small_facts.size.p90:.0f} px" in kind.reason
+
+
+def test_large_animal_is_single_instance(large_facts) -> None:
+    assert large_facts.relative_size >= rules.TOPDOWN_MAX_RELATIVE
+    assert rules.choose_model_type(large_facts).value == ("single_instance",)
+
+
+def test_larger_animal_gets_larger_receptive_field(small_facts, large_facts) -> None:
+    small = plan_stage(small_facts, "centered_instance")
+    large = plan_stage(large_facts, "single_instance")
+    s_stride = small.value(f"{BACKBONE}.max_stride")
+    l_stride = large.value(f"{BACKBONE}.max_stride")
+    assert (s_stride, l_stride) == (8, 16)
+    for plan, stride in ((small, s_stride), (large, l_stride)):
+        rf = rules.receptive_field(stride, 2)
+        assert rf >= plan.animal_px  # the receptive field covers the animal's p90 size
+        assert stride == 8 or rules.receptive_field(stride // 2, 2) < plan.animal_px
+
+
+def test_crop_holds_the_whole_animal(small_facts) -> None:
+    plan = plan_stage(small_facts, "centered_instance")
+    crop = plan.value("data_config.preprocessing.crop_size")
+    stride = plan.value(f"{BACKBONE}.max_stride")
+    assert crop % stride == 0
+    pts = small_facts.points
+    centre = (np.nanmin(pts, axis=1) + np.nanmax(pts, axis=1)) / 2
+    reach = np.nanmax(np.linalg.norm(pts - centre[:, None], axis=-1))
+    assert crop >= 2 * reach + 4  # any rotation stays inside, with a margin
+    assert crop < 2 * reach + 4 + 2 * stride + 1  # and not much more
+    assert plan.input_hw == (crop, crop)
+
+
+def test_centroid_scales_down_more_than_instance_model(small_facts, large_facts) -> None:
+    facts = dataclasses.replace(large_facts, size=dataclasses.replace(large_facts.size, p90=300.0))
+    centroid = plan_stage(facts, "centroid").value("data_config.preprocessing.scale")
+    instance = plan_stage(facts, "centered_instance").value("data_config.preprocessing.scale")
+    assert centroid == 0.2 and instance == 1.0  # 64 / 300 -> 0.2; 300 px <= 320 px
+
+
+def _rotate_each(points: np.ndarray, angles: np.ndarray) -> np.ndarray:
+    centre = np.nanmean(points, axis=1, keepdims=True)
+    c, s = np.cos(angles)[:, None], np.sin(angles)[:, None]
+    d = points - centre
+    return centre + np.stack([c * d[..., 0] - s * d[..., 1], s * d[..., 0] + c * d[..., 1]], -1)
+
+
+def test_top_view_rotates_180_side_view_15(small_facts) -> None:
+    pts = small_facts.points
+    rng = np.random.default_rng(0)
+    # Turn every pose so its axis is horizontal, then tilt it by at most 8 deg (a side view).
+    level = _rotate_each(pts, -principal_axis_angles(pts))
+    side_pts = _rotate_each(level, np.radians(rng.uniform(-8, 8, len(pts))))
+    top_pts = _rotate_each(level, rng.uniform(-np.pi, np.pi, len(pts)))
+    side = dataclasses.replace(small_facts, orientation_spread=axis_deviation(
+        principal_axis_angles(side_pts)))
+    top = dataclasses.replace(small_facts, orientation_spread=axis_deviation(
+        principal_axis_angles(top_pts)))
+    assert side.orientation_spread < 10 and top.orientation_spread > 80
+    assert rules.choose_rotation(side).value == 15.0
+    assert rules.choose_rotation(top).value == 180.0
+
+
+def test_identity_tracks_give_a_multi_class_type(identity_pair) -> None:
+    facts = measure_labels(identity_pair)[0]
+    assert facts.tracks.identities and facts.instances_max == 2
+    assert rules.choose_model_type(facts).value[-1] in ("multi_class_topdown",
+                                                        "multi_class_bottomup")
+    fragments = dataclasses.replace(facts, tracks=dataclasses.replace(
+        facts.tracks, identities=False, reason="tracks are fragments"))
+    assert rules.choose_model_type(fragments).value == ("centroid", "centered_instance")
+
+
+def test_overlapping_animals_give_bottom_up(identity_pair) -> None:
+    facts = measure_labels(identity_pair)[0]
+    pose = np.array([[0.0, 0.0], [40.0, 10.0], [20.0, 30.0]])
+    # Frame 0: two animals 10 px apart (overlap); frame 1: far apart.
+    pts = np.stack([pose, pose + 10, pose, pose + 150])
+    share = overlap_share(pts, np.array([0, 2, 4]))
+    assert share == 0.5
+    crowded = dataclasses.replace(facts, overlap_share=share, tracks=dataclasses.replace(
+        facts.tracks, identities=False))
+    assert rules.choose_model_type(crowded).value == ("bottomup",)
+    with_ids = dataclasses.replace(crowded, tracks=facts.tracks)
+    assert rules.choose_model_type(with_ids).value == ("multi_class_bottomup",)
+
+
+def test_batch_learning_rate_and_schedule_numbers() -> None:
+    assert rules.choose_batch_size(51, 49, "fits").value == 32
+    assert rules.choose_batch_size(12, 49, "fits").value == 12
+    assert rules.choose_batch_size(51, 20, "fits").value == 20
+    # 0.5 s per sample, 100 s budget: 90 s / (200 steps x 0.5 s) -> batch 0 -> 1.
+    assert rules.choose_batch_size(51, 49, "fits", 0.5, 100.0).value == 1
+    assert rules.choose_learning_rate(32).value == pytest.approx(0.004)
+    assert rules.choose_learning_rate(4).value == pytest.approx(0.001)  # no scaling down
+    assert rules.choose_learning_rate(1).value == pytest.approx(0.001)
+    plan = rules.choose_schedule(0.5, 900.0, 100, 10, 100).value
+    assert plan.steps_per_epoch == 50 and plan.max_epochs == 32  # 1620 steps / 50
+    assert rules.choose_schedule(0.5, None, 100, 10, 100).value.max_epochs == 100

@@ -1,0 +1,41 @@
+"""``posekit config auto`` through typer's CliRunner."""
+
+from __future__ import annotations
+
+from typer.testing import CliRunner
+
+from posekit.cli.main import app
+from posekit.config import load_config
+from posekit.errors import ConfigError
+
+
+def test_config_auto_writes_config_and_preview(tiny_single, tmp_path) -> None:
+    out = tmp_path / "cfg.yaml"
+    runner = CliRunner()
+    result = runner.invoke(app, ["config", "auto", str(tiny_single), "--budget", "1m30s",
+                                 "--device", "cpu", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "model type: single_instance" in result.output
+    assert f"posekit train {out} --budget 1m30s" in result.output
+    assert (tmp_path / "cfg.preview.png").is_file()
+    assert (tmp_path / "cfg.posekit.yaml").is_file()
+    assert f"wrote {tmp_path / 'cfg.posekit.yaml'}" in result.output
+    assert load_config(out).model_config.head_type == "single_instance"
+    again = runner.invoke(app, ["config", "auto", str(tiny_single), "-o", str(out)])
+    # posekit.cli.main.main prints PosekitErrors without a traceback (exit status 2).
+    assert isinstance(again.exception, ConfigError) and "--force" in str(again.exception)
+
+
+def test_bad_budget_is_a_clear_error(tiny_single, tmp_path) -> None:
+    result = CliRunner().invoke(app, ["config", "auto", str(tiny_single), "--budget", "15",
+                                      "-o", str(tmp_path / "x.yaml")])
+    assert isinstance(result.exception, ConfigError)
+    assert "without a unit" in str(result.exception) and not (tmp_path / "x.yaml").exists()
+
+
+def test_main_exit_status_for_bad_budget(tiny_single, tmp_path, capsys) -> None:
+    from posekit.cli.main import main
+
+    assert main(["config", "auto", str(tiny_single), "--budget", "5m5m", "-o",
+                 str(tmp_path / "x.yaml")]) == 2
+    assert "a unit is given twice" in capsys.readouterr().err
