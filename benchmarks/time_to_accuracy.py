@@ -64,7 +64,7 @@ def run_logged(cmd: list[str], cwd: Path, log_path: Path, limit_s: float | None 
             stopped = True
             proc.send_signal(signal.SIGINT)
             try:
-                proc.wait(timeout=300)
+                proc.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
@@ -109,6 +109,12 @@ def arm_sleap_nn(name: str, configs: list[Path], train: Path, val: Path, work: P
                                   folder / f"train{i}.log", budget_s / len(configs)))
         runs.append(folder / "models" / f"stage{i}")
     out = folder / "val_predictions.slp"
+    missing = [str(run) for run in runs if not (run / "best.ckpt").is_file()]
+    if missing:  # stopped before its first checkpoint: nothing to predict with
+        log(f"{name}: no checkpoint in {missing} at the budget")
+        return {"arm": name, "budget_s": budget_s, "train": stages, "predictions": None,
+                "train_wall_s": sum(s["wall_s"] for s in stages), "accuracy": None,
+                "no_checkpoint": missing}
     models = [arg for run in runs for arg in ("-m", str(run))]
     predict = run_logged([str(exe), "track", "--data_path", str(val), *models, "-o", str(out),
                           "--device", "cpu"], folder, folder / "predict.log")
@@ -213,7 +219,7 @@ def main() -> int:
             results.append(res)
             args.out.write_text(json.dumps({"results": results}, indent=1))
     for minutes in {r["budget_s"] for r in results}:
-        same = [r for r in results if r["budget_s"] == minutes and r["accuracy"]]
+        same = [r for r in results if r["budget_s"] == minutes and r.get("predictions")]
         paired = paired_accuracy(val, {r["arm"]: Path(r["predictions"]) for r in same})
         for r in same:
             r["paired"] = {**paired[r["arm"]], "gt_points": paired["gt_points"]}
