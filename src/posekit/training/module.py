@@ -135,7 +135,13 @@ class PoseLightningModule(L.LightningModule):
         return task_loss(self.task, outputs, targets, ohkm, weights, foreground)
 
     def _step(self, batch: PoseSample, train: bool) -> tuple[Tensor, dict[str, Tensor]]:
-        images, _, targets = self.prepare_batch(batch, train)
+        loss, parts, _, _ = self._step_outputs(batch, train)
+        return loss, parts
+
+    def _step_outputs(self, batch: PoseSample, train: bool
+                      ) -> tuple[Tensor, dict[str, Tensor], dict[str, Tensor], Tensor]:
+        """Loss, its parts, the network's outputs (the last stack's) and the batch's points."""
+        images, points, targets = self.prepare_batch(batch, train)
         ohkm = self.ohkm if train else None
         weights = self.batch_weights(batch) if train else None
         foreground = float(self.foreground_weight) if train else 1.0
@@ -145,9 +151,10 @@ class PoseLightningModule(L.LightningModule):
             for outputs in self.model.forward_stacks(images):
                 loss, parts = self._loss(outputs, targets, ohkm, weights, foreground)
                 total = loss if total is None else total + loss
-            return total, parts
+            return total, parts, outputs, points
         outputs = self.model(images)
-        return self._loss(outputs, targets, ohkm, weights, foreground)
+        loss, parts = self._loss(outputs, targets, ohkm, weights, foreground)
+        return loss, parts, outputs, points
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["posekit"] = dict(self.stamp)
@@ -169,8 +176,10 @@ class PoseLightningModule(L.LightningModule):
     def on_validation_epoch_start(self) -> None:
         self._val_sum, self._val_count = 0.0, 0
 
-    def validation_step(self, batch: PoseSample, batch_idx: int) -> Tensor:
-        loss, parts = self._step(batch, train=False)
+    def validation_step(self, batch: PoseSample, batch_idx: int) -> dict[str, object]:
+        """The validation loss, plus the network's outputs and the batch's points for
+        callbacks that score decoded poses (Protocol C) without a second forward pass."""
+        loss, parts, outputs, points = self._step_outputs(batch, train=False)
         bs = batch.image.shape[0]
         self._val_sum += float(loss.detach()) * bs
         self._val_count += int(bs)
@@ -180,7 +189,7 @@ class PoseLightningModule(L.LightningModule):
             for key, value in parts.items():
                 self.log(f"val_{key}_loss", value, on_step=False, on_epoch=True, batch_size=bs,
                          sync_dist=True)
-        return loss
+        return {"loss": loss, "outputs": outputs, "points": points}
 
     # ------------------------------------------------------------------ optimisation
     def configure_optimizers(self) -> torch.optim.Optimizer:

@@ -279,13 +279,10 @@ class PoseMetrics(L.Callback):
     def on_validation_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule,
                                 outputs: Any, batch: Any, batch_idx: int,
                                 dataloader_idx: int = 0) -> None:
-        import torch
-
         if trainer.sanity_checking:
             return
-        with torch.no_grad():
-            images, points, _ = pl_module.prepare_batch(batch, train=False)
-            network = pl_module(images)
+        # The module's validation step hands over its outputs: no second forward pass.
+        network, points = outputs["outputs"], outputs["points"]
         for d in self.batch_distances(network, points, batch.index.cpu().numpy()):
             self.tally.add(d, self.pck_threshold_px)
 
