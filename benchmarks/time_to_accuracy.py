@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import platform
 import shutil
 import signal
 import subprocess
@@ -198,6 +200,7 @@ def main() -> int:
     parser.add_argument("--sleap-nn-venv", type=Path, default=Path("/tmp/snvenv"))
     parser.add_argument("--out", type=Path,
                         default=ROOT / "benchmarks" / "results" / "time_to_accuracy.reaching.json")
+    parser.add_argument("--note", default="", help="conditions to record (machine load...)")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     train, val = make_split(DATA, args.work, seed=0)
@@ -223,8 +226,11 @@ def main() -> int:
         paired = paired_accuracy(val, {r["arm"]: Path(r["predictions"]) for r in same})
         for r in same:
             r["paired"] = {**paired[r["arm"]], "gt_points": paired["gt_points"]}
-    args.out.write_text(json.dumps({"data": "reaching", "split": [str(train), str(val)],
-                                    "results": results}, indent=1))
+    args.out.write_text(json.dumps({
+        "data": "reaching", "split": [str(train), str(val)],
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": {"cores": os.cpu_count(), "platform": platform.platform()},
+        "conditions": args.note, "results": results}, indent=1))
     plot(results, args.out.with_suffix(".png"))
     log(f"wrote {args.out}")
     return 0

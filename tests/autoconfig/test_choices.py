@@ -130,3 +130,22 @@ def test_batch_learning_rate_and_schedule_numbers() -> None:
     plan = rules.choose_schedule(0.5, 900.0, 100, 10, 100).value
     assert plan.steps_per_epoch == 50 and plan.max_epochs == 32  # 1620 steps / 50
     assert rules.choose_schedule(0.5, None, 100, 10, 100).value.max_epochs == 100
+
+
+def test_short_budget_lowers_the_input_scale() -> None:
+    # 0.3 s per sample at scale 0.6: 300 s x 0.9 affords 900 samples (< 3000).
+    lower = rules.choose_budget_scale(0.6, 530.0, "alone", 0.3, 300.0)
+    # 0.6 x sqrt(900 / 3000) = 0.329 -> 0.3; the animal becomes 159 px (floor 96 px).
+    assert lower is not None and lower.value == pytest.approx(0.3)
+    assert "900 samples" in lower.reason and "159 px" in lower.reason
+    # A budget that affords enough samples keeps the rule's scale.
+    assert rules.choose_budget_scale(0.6, 530.0, "alone", 0.01, 300.0) is None
+    # Never below the animal's floor: 96 / 530 = 0.181.
+    floor = rules.choose_budget_scale(0.6, 530.0, "alone", 5.0, 300.0)
+    assert floor is not None and floor.value == pytest.approx(96 / 530, abs=1e-3)
+    assert "floor of 96 px" in floor.reason
+    # Already at the floor: nothing lower is allowed.
+    assert rules.choose_budget_scale(0.2, 480.0, "alone", 5.0, 300.0) is None
+    # Centroid models may go lower (a coarse location): floor 32 px.
+    centroid = rules.choose_budget_scale(0.5, 200.0, "centroids", 5.0, 300.0)
+    assert centroid is not None and centroid.value == pytest.approx(0.16)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from posekit.autoconfig.choices import (
     Choice,
     choose_batch_size,
+    choose_budget_scale,
     choose_learning_rate,
     choose_model_type,
     choose_schedule,
@@ -26,6 +27,7 @@ from posekit.autoconfig.commented_yaml import apply_settings, settings_yaml, sid
 from posekit.autoconfig.label_facts import LabelData, LabelFacts, measure_labels
 from posekit.autoconfig.plan import (
     BACKBONE,
+    PREP,
     TRAINER,
     Setting,
     StagePlan,
@@ -124,9 +126,11 @@ def _header(facts: LabelFacts, plan: StagePlan, path: Path | None, budget_s: flo
     return lines
 
 
-def _configure_stage(facts: LabelFacts, plan: StagePlan, labels: Path, budget_s: float | None,
-                     device: str | None, timing_s: float) -> tuple[tuple[Setting, ...],
-                                                                    MemoryFit, StepTime]:
+def _measure_stage(facts: LabelFacts, plan: StagePlan, labels: Path, device: str | None,
+                   timing_s: float) -> tuple[tuple[Setting, ...], StepBench, int, MemoryFit,
+                                             Choice[int], StepTime]:
+    """The stage's base settings, its step bench, training samples, memory fit, the
+    largest batch and the step time measured there."""
     from posekit.config import load_config
 
     channels = facts.channels or 1
@@ -138,15 +142,34 @@ def _configure_stage(facts: LabelFacts, plan: StagePlan, labels: Path, budget_s:
     bench = StepBench(cfg.model_config, _info(facts, plan), plan.input_hw, device)
     n_train = n_training_samples(facts, plan.stage, float(cfg.data_config.validation_fraction))
     fit = fit_batch(bench, n_train)
+    largest = choose_batch_size(fit.max_batch, n_train, fit.reason,
+                                cpu=bench.device.type == "cpu")
+    return base, bench, n_train, fit, largest, time_batch(bench, largest.value, timing_s)
+
+
+def _configure_stage(facts: LabelFacts, plan: StagePlan, labels: Path, budget_s: float | None,
+                     device: str | None, timing_s: float) -> tuple[StagePlan,
+                                                                    tuple[Setting, ...],
+                                                                    MemoryFit, StepTime]:
+    """Measure the stage; with a budget that allows too few samples, plan it again at the
+    budget's lower input scale (:func:`choose_budget_scale`) and measure that."""
+    base, bench, n_train, fit, largest, step = _measure_stage(facts, plan, labels, device,
+                                                               timing_s)
+    if budget_s is not None:
+        lower = choose_budget_scale(plan.value(f"{PREP}.scale"), facts.size.p90, plan.stage,
+                                    step.seconds / step.batch, budget_s)
+        if lower is not None:
+            plan = plan_stage(facts, plan.head_type, lower)
+            base, bench, n_train, fit, largest, step = _measure_stage(facts, plan, labels,
+                                                                       device, timing_s)
     cpu = bench.device.type == "cpu"
-    largest = choose_batch_size(fit.max_batch, n_train, fit.reason, cpu=cpu)
-    step = time_batch(bench, largest.value, timing_s)
     batch = choose_batch_size(fit.max_batch, n_train, fit.reason, step.seconds / step.batch,
                               budget_s, cpu=cpu)
     step = retime(bench, step, batch.value, timing_s)
     schedule = choose_schedule(step.seconds, budget_s, n_train, batch.value,
                                int(get_path(plan.template, f"{TRAINER}.max_epochs")))
-    return base + training_settings(batch, choose_learning_rate(batch.value), schedule), fit, step
+    settings = base + training_settings(batch, choose_learning_rate(batch.value), schedule)
+    return plan, settings, fit, step
 
 
 def _preview_boxes(stages: list[StageResult]) -> list[PreviewBox]:
@@ -200,7 +223,8 @@ def auto_config(labels_path: PathLike, budget_s: float | None = None,
     stages: list[StageResult] = []
     for head_type, path in zip(kind.value, paths, strict=True):
         plan = plan_stage(facts, head_type)
-        settings, fit, step = _configure_stage(facts, plan, labels, share, device, timing_s)
+        plan, settings, fit, step = _configure_stage(facts, plan, labels, share, device,
+                                                     timing_s)
         header = _header(facts, plan, path, share, len(kind.value), kind)
         text = settings_yaml(plan.template, settings, header)
         stages.append(StageResult(plan, settings, text, path, fit, step, share,

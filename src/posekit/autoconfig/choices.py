@@ -16,6 +16,7 @@ import numpy as np
 
 from posekit.autoconfig.label_facts import LabelFacts
 from posekit.data.cropping import crop_size_for_instances
+from posekit.utils.durations import format_duration
 
 T = TypeVar("T")
 
@@ -62,6 +63,12 @@ MAX_BATCH = 32
 CPU_BATCH = 4
 #: A budget should allow at least this many optimiser steps; the batch shrinks to allow them.
 MIN_BUDGET_STEPS = 200
+#: A budget should let the model see at least this many training samples; when the measured
+#: time per sample allows fewer, the input scale is lowered (time per sample follows the
+#: pixel count) down to BUDGET_ANIMAL_PX.
+BUDGET_SAMPLES = 3000
+#: The lowest animal p90 size (model pixels) a budget may scale down to, per stage.
+BUDGET_ANIMAL_PX = {"centroids": 32.0, "alone": 96.0, "instances": 96.0}
 #: A budgeted epoch has at least this many steps, so validation stays a small share.
 MIN_EPOCH_STEPS = 50
 
@@ -139,6 +146,33 @@ def choose_scale(animal_px: float, stage: str) -> Choice[float]:
     what = "a coarse location is enough: " if stage == "centroids" else ""
     return Choice(scale, f"{what}the animal's p90 size {_fmt(animal_px)} px becomes "
                   f"{_fmt(animal_px * scale)} px (target <= {_fmt(target)} px)")
+
+
+def choose_budget_scale(scale: float, animal_px: float, stage: str,
+                        seconds_per_sample: float, budget_s: float,
+                        reserve: float = 0.1) -> Choice[float] | None:
+    """A lower input scale when the budget allows fewer than :data:`BUDGET_SAMPLES` samples
+    at ``scale`` (``seconds_per_sample`` measured there), assuming time per sample follows
+    the pixel count (``scale`` squared); never below the scale at which the animal's p90
+    size (``animal_px``, frame pixels) spans :data:`BUDGET_ANIMAL_PX` model pixels. ``None``
+    when the budget affords enough samples at ``scale`` or no lower scale is allowed."""
+    usable = budget_s * (1.0 - reserve)
+    affordable = usable / seconds_per_sample
+    if affordable >= BUDGET_SAMPLES:
+        return None
+    floor_px = BUDGET_ANIMAL_PX.get(stage, BUDGET_ANIMAL_PX["alone"])
+    wanted = scale * math.sqrt(affordable / BUDGET_SAMPLES)
+    floor = min(scale, floor_px / animal_px)
+    lowered = max(MIN_SCALE, floor, math.floor(wanted / SCALE_STEP + 1e-9) * SCALE_STEP)
+    lowered = round(min(lowered, scale), 3)
+    if lowered >= scale:
+        return None
+    why = ("the animal's floor of " + _fmt(floor_px) + " px" if lowered <= floor + 1e-9
+           else f"about {BUDGET_SAMPLES} samples")
+    return Choice(lowered, f"the {format_duration(budget_s)} budget allows {affordable:.0f} "
+                  f"samples at scale {scale:g} ({seconds_per_sample:.3g} s each); scale "
+                  f"{lowered:g} (the animal's p90 size becomes {_fmt(animal_px * lowered)} px) "
+                  f"gives {why} (target {BUDGET_SAMPLES})")
 
 
 @lru_cache(maxsize=64)

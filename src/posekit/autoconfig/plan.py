@@ -74,8 +74,10 @@ def _set(out: list[Setting], path: str, choice: Choice[Any]) -> None:
     out.append(Setting(path, choice.value, choice.reason))
 
 
-def plan_stage(facts: LabelFacts, head_type: str) -> StagePlan:
-    """Choose scale, max_stride, crop, sigmas and augmentation for one model."""
+def plan_stage(facts: LabelFacts, head_type: str,
+               scale_choice: Choice[float] | None = None) -> StagePlan:
+    """Choose scale, max_stride, crop, sigmas and augmentation for one model
+    (``scale_choice`` replaces the rule's input scale, e.g. a budget's lower one)."""
     template = yaml.safe_load(init_config(head_type))
     stage = model_type_class(head_type).stage
     unet = get_path(template, BACKBONE)
@@ -85,7 +87,7 @@ def plan_stage(facts: LabelFacts, head_type: str) -> StagePlan:
            "convs_per_block": int(unet["convs_per_block"]),
            "middle_block": bool(unet["middle_block"])}
     out: list[Setting] = []
-    scale = rules.choose_scale(facts.size.p90, stage)
+    scale = scale_choice or rules.choose_scale(facts.size.p90, stage)
     _set(out, f"{PREP}.scale", scale)
     animal_px = facts.size.p90 * scale.value
     max_stride = rules.choose_max_stride(animal_px, out_stride, **net)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import urllib.error
 from collections.abc import Mapping
+from pathlib import Path
 
 import torch
 from torch import Tensor, nn
@@ -123,24 +124,43 @@ def list_or_value(value: object) -> object:
 
 
 def fetch_torchvision_state(name: str) -> dict[str, Tensor]:
-    """Download (or read from the torch hub cache) the ImageNet state dict ``name``.
+    """Read the ImageNet state dict ``name`` from the torch hub cache, downloading it there
+    first when it is missing. Loaded with ``weights_only=True`` (a file in the cache cannot
+    run code).
 
     Raises:
-        ModelError: when the file is not cached and cannot be downloaded.
+        ModelError: the file is not cached and cannot be downloaded, or cannot be read as
+            a state dict (truncated, or not a weights file).
     """
+    import pickle
+
     import torchvision.models as tvm
 
-    enum = getattr(tvm, name)
-    weights = enum.DEFAULT
+    weights = getattr(tvm, name).DEFAULT
+    cache = Path(torch.hub.get_dir()) / "checkpoints"
+    cached = cache / weights.url.rsplit("/", 1)[-1]
     try:
-        return weights.get_state_dict(progress=False, check_hash=False)
-    except (urllib.error.URLError, OSError, RuntimeError) as exc:
-        cache = f"{torch.hub.get_dir()}/checkpoints"
+        return torch.hub.load_state_dict_from_url(weights.url, progress=False, check_hash=False,
+                                                  map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, EOFError, RuntimeError) as exc:
+        if not cached.is_file():
+            raise _download_error(name, weights.url, cache, exc) from exc
         raise ModelError(
-            f"pre_trained_weights {name}: could not download {weights.url} ({exc}); expected "
-            f"network access or the file already in {cache}. Download it on a connected "
-            f"machine and copy it into {cache}, or set pre_trained_weights: null."
+            f"pre_trained_weights {name}: {cached} is not a readable weights file ({exc}). "
+            f"It may be truncated or another file: delete it and download {weights.url} "
+            "again (its SHA-256 must start with the hex digits in its name), or set "
+            "pre_trained_weights: null."
         ) from exc
+    except (urllib.error.URLError, OSError) as exc:
+        raise _download_error(name, weights.url, cache, exc) from exc
+
+
+def _download_error(name: str, url: str, cache: Path, exc: BaseException) -> ModelError:
+    return ModelError(
+        f"pre_trained_weights {name}: could not download {url} ({exc}); expected network "
+        f"access or the file already in {cache}. Download it on a connected machine and copy "
+        f"it into {cache}, or set pre_trained_weights: null."
+    )
 
 
 def load_torchvision_weights(
