@@ -96,7 +96,7 @@ def sleap_nn_config(source: dict, train: Path, val: Path, folder: Path, name: st
 
 
 def arm_sleap_nn(name: str, configs: list[Path], train: Path, val: Path, work: Path,
-                 budget_s: float, exe: Path) -> dict:
+                 budget_s: float, exe: Path, score=None) -> dict:
     """Train sleap-nn for ``budget_s`` (split over stages as the wall time allows: each stage
     gets an equal share) and predict the validation frames."""
     folder = work / f"{name}.{int(budget_s)}s"
@@ -122,25 +122,28 @@ def arm_sleap_nn(name: str, configs: list[Path], train: Path, val: Path, work: P
                           "--device", "cpu"], folder, folder / "predict.log")
     return {"arm": name, "budget_s": budget_s, "train": stages, "predict": predict,
             "train_wall_s": sum(s["wall_s"] for s in stages), "predictions": str(out),
-            "accuracy": evaluate(val, out) if out.is_file() else None}
+            "accuracy": (score or evaluate)(val, out) if out.is_file() else None}
 
 
-def arm_posekit(train: Path, val: Path, work: Path, budget_s: float) -> dict:
-    """``posekit config auto`` then ``posekit train --budget`` for each chosen stage."""
-    folder = work / f"posekit-auto.{int(budget_s)}s"
+def arm_posekit(train: Path, val: Path, work: Path, budget_s: float,
+                name: str = "posekit-auto", auto_args: tuple[str, ...] = (),
+                score=None) -> dict:
+    """``posekit config auto`` (with ``auto_args``) then ``posekit train --budget`` for each
+    chosen stage."""
+    folder = work / f"{name}.{int(budget_s)}s"
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     budget = f"{int(budget_s)}s"
     cfg = folder / "auto.yaml"
     start = time.perf_counter()
     chosen = run_logged([str(POSEKIT), "config", "auto", str(train), "--budget", budget,
-                         "-o", str(cfg)], folder, folder / "auto.log")
+                         *auto_args, "-o", str(cfg)], folder, folder / "auto.log")
     configs = sorted((p for p in folder.glob("auto*.yaml") if not p.name.endswith(".posekit.yaml")),
                      key=lambda p: "centroid" not in p.name)  # the centroid stage first
     stage_budget = (budget_s - (time.perf_counter() - start)) / max(1, len(configs))
     stages, runs = [], []
     for i, config in enumerate(configs):
-        log(f"posekit-auto: training {config.name} for {stage_budget:.0f} s")
+        log(f"{name}: training {config.name} for {stage_budget:.0f} s")
         stages.append(run_logged([str(POSEKIT), "train", str(config), "--budget",
                                   f"{int(stage_budget)}s", f"trainer_config.run_name=stage{i}",
                                   "trainer_config.ckpt_dir=models",
@@ -151,9 +154,10 @@ def arm_posekit(train: Path, val: Path, work: Path, budget_s: float) -> dict:
     models = [arg for run in runs for arg in ("-m", str(run))]
     predict = run_logged([str(POSEKIT), "track", str(val), *models, "-o", str(out)], folder,
                          folder / "predict.log")
-    return {"arm": "posekit-auto", "budget_s": budget_s, "auto": chosen, "train": stages,
+    return {"arm": name, "budget_s": budget_s, "auto": chosen, "train": stages,
             "predict": predict, "train_wall_s": time.perf_counter() - start - predict["wall_s"],
-            "predictions": str(out), "accuracy": evaluate(val, out) if out.is_file() else None}
+            "predictions": str(out),
+            "accuracy": (score or evaluate)(val, out) if out.is_file() else None}
 
 
 def sleap_nn_auto_configs(train: Path, work: Path, exe: Path) -> list[Path]:
@@ -169,39 +173,67 @@ def sleap_nn_auto_configs(train: Path, work: Path, exe: Path) -> list[Path]:
     return found
 
 
+def _mean_error(result: dict) -> float | None:
+    """Mean error on the points every arm found, else on the points this arm found."""
+    paired = result.get("paired") or {}
+    if paired.get("common_mean_px") is not None:
+        return paired["common_mean_px"]
+    return (result.get("accuracy") or {}).get("mean_px")
+
+
 def plot(results: list[dict], path: Path) -> None:
-    """Validation error (and PCK@5px) against training wall time, one line per arm."""
+    """Validation error (and PCK@5px) against training wall time, one line per arm; an arm
+    that found no point (or left no checkpoint) is drawn as crosses on PCK 0 and named in
+    the error panel."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
-    for arm in sorted({r["arm"] for r in results}):
+    empty, highest = [], 1.0
+    for arm in sorted({r["arm"] for r in results if not r.get("discarded")}):
         rows = sorted((r for r in results if r["arm"] == arm), key=lambda r: r["budget_s"])
         t = [r["budget_s"] / 60 for r in rows]
-        ax1.plot(t, [r["paired"]["common_mean_px"] if r.get("paired") else None for r in rows],
-                 "o-", label=arm)
-        ax2.plot(t, [r["paired"]["pck_5px"] if r.get("paired") else None for r in rows],
-                 "o-", label=arm)
-    ax1.set(xlabel="training budget (CPU minutes)", ylabel="mean error on found points (px)")
+        errors = [_mean_error(r) for r in rows]
+        pck = [(r.get("paired") or {}).get("pck_5px") or 0.0 for r in rows]
+        if all(e is None for e in errors):
+            empty.append(arm)
+            ax2.plot(t, pck, "x--", label=f"{arm} (no point found)")
+            continue
+        ax1.plot(t, errors, "o-", label=arm)
+        ax2.plot(t, pck, "o-", label=arm)
+        highest = max([highest, *(e for e in errors if e is not None)])
+    if empty:
+        ax1.text(0.02, 0.04, "no validation point at any budget:\n" + "\n".join(empty),
+                 transform=ax1.transAxes, fontsize=8, va="bottom")
+    ax1.set(xlabel="training budget (CPU minutes)", ylim=(0, 1.4 * highest),
+            ylabel="mean error (px; points all arms found, else its own)")
+    ax1.legend(loc="upper right", fontsize=8)
     ax2.set(xlabel="training budget (CPU minutes)", ylabel="PCK@5px (missing = wrong)",
-            ylim=(0, 1))
-    ax2.legend()
+            ylim=(-0.03, 1))
+    ax2.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--budgets", default="5,15,30", help="CPU minutes, comma-separated")
-    parser.add_argument("--arms", default="posekit-auto,sleap-nn-auto,sleap-nn-sample")
-    parser.add_argument("--work", type=Path, default=ROOT / "benchmarks" / "results" / "work_tta")
+def common_arguments(doc: str, data: str, budgets: str, arms: str) -> argparse.ArgumentParser:
+    """The options every time-to-accuracy benchmark takes (``data`` names the outputs)."""
+    parser = argparse.ArgumentParser(description=doc.split("\n")[0])
+    parser.add_argument("--budgets", default=budgets, help="CPU minutes, comma-separated")
+    parser.add_argument("--arms", default=arms)
+    parser.add_argument("--work", type=Path,
+                        default=ROOT / "benchmarks" / "results" / f"work_tta_{data}")
     parser.add_argument("--sleap-nn-venv", type=Path, default=Path("/tmp/snvenv"))
-    parser.add_argument("--out", type=Path,
-                        default=ROOT / "benchmarks" / "results" / "time_to_accuracy.reaching.json")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" /
+                        f"time_to_accuracy.{data}.json")
     parser.add_argument("--note", default="", help="conditions to record (machine load...)")
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> int:
+    args = common_arguments(__doc__, "reaching", "5,15,30",
+                            "posekit-auto,sleap-nn-auto,sleap-nn-sample").parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     train, val = make_split(DATA, args.work, seed=0)
     arms = args.arms.split(",")

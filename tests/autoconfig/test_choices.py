@@ -149,3 +149,25 @@ def test_short_budget_lowers_the_input_scale() -> None:
     # Centroid models may go lower (a coarse location): floor 32 px.
     centroid = rules.choose_budget_scale(0.5, 200.0, "centroids", 5.0, 300.0)
     assert centroid is not None and centroid.value == pytest.approx(0.16)
+
+
+def test_full_frame_models_train_on_windows_when_frames_are_large() -> None:
+    # a 112 px animal crop in a 704 px input: a 224 px window has 10 % of the pixels
+    window = rules.choose_training_window(112, (704, 704), 8)
+    assert window is not None and window.value == 224 and "10%" in window.reason
+    # rounded up to the max stride
+    assert rules.choose_training_window(100, (704, 704), 32).value == 224
+    # a window with more than half of the input's pixels saves too little
+    assert rules.choose_training_window(112, (288, 288), 8) is None
+
+
+def test_bottom_up_plan_on_big_frames_has_a_window(identity_pair) -> None:
+    facts = measure_labels(identity_pair)[0]
+    big = dataclasses.replace(facts, frame_hw=(768, 768))
+    plan = plan_stage(big, "bottomup")
+    assert plan.window is not None and plan.train_hw == (plan.window.value,) * 2
+    assert plan.window.value % plan.value(f"{BACKBONE}.max_stride") == 0
+    assert plan.window.value ** 2 <= 0.5 * plan.input_hw[0] * plan.input_hw[1]
+    small = dataclasses.replace(facts, frame_hw=(128, 128))
+    assert plan_stage(small, "bottomup").window is None  # a 96 px window: 56 % of 128 x 128
+    assert plan_stage(big, "centroid").window is None  # centroid models read whole frames

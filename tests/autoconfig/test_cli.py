@@ -39,3 +39,26 @@ def test_main_exit_status_for_bad_budget(tiny_single, tmp_path, capsys) -> None:
     assert main(["config", "auto", str(tiny_single), "--budget", "5m5m", "-o",
                  str(tmp_path / "x.yaml")]) == 2
     assert "a unit is given twice" in capsys.readouterr().err
+
+
+def test_asked_model_type_replaces_the_rules_choice(identity_pair, tiny_single, tmp_path) -> None:
+    out = tmp_path / "bu.yaml"
+    result = CliRunner().invoke(app, ["config", "auto", str(identity_pair), "--model-type",
+                                      "multi_class_bottomup", "--device", "cpu", "--no-preview",
+                                      "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    # the rules would train top-down with identity classes on these small mice
+    assert "asked for multi_class_bottomup (the rules would choose centroid + " \
+        "multi_class_topdown" in said
+    assert load_config(out).model_config.head_type == "multi_class_bottomup"
+    for name, expected in (("single_instance", "up to 2 animals in a frame"),
+                           ("top_down", "expected one of single_instance")):
+        bad = CliRunner().invoke(app, ["config", "auto", str(identity_pair), "--model-type",
+                                       name, "-o", str(tmp_path / f"{name}.yaml")])
+        assert isinstance(bad.exception, ConfigError) and expected in str(bad.exception)
+        assert not (tmp_path / f"{name}.yaml").exists()
+    no_ids = CliRunner().invoke(app, ["config", "auto", str(tiny_single), "--model-type",
+                                      "multi_class_topdown", "-o", str(tmp_path / "m.yaml")])
+    assert isinstance(no_ids.exception, ConfigError)
+    assert "identity models learn the track names" in str(no_ids.exception)

@@ -218,3 +218,54 @@ def test_cli_budget(synth_single, make_tiny_config, tmp_path):
                                                       if k != "lr_trace"})
     assert (run_dir / "best.ckpt").is_file() and (run_dir / "metrics.val.json").is_file()
     assert not (run_dir / ".budget_probe").exists()  # the timing copy is cleaned up
+
+
+def test_a_command_budget_counts_from_the_process_start():
+    import subprocess
+    import sys
+
+    import psutil
+
+    from posekit.training.budget import STARTUP_MAX_S, process_started_at
+
+    code = ("import time; time.sleep(1.5); from posekit.training.budget import "
+            "process_started_at; print(time.perf_counter() - process_started_at())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert 1.5 <= float(out) <= 30.0  # the sleep and the imports are counted
+    # this test process is older than a fresh command: its budget counts from now
+    if time.time() - psutil.Process().create_time() > STARTUP_MAX_S:
+        assert time.perf_counter() - process_started_at() < 1.0
+    settings = budget_settings(30.0)
+    assert settings is not None and settings.started_at is None
+
+
+class _SlowValidation(L.Callback):
+    """Makes every validation take at least 2 s more and counts them."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def on_validation_epoch_end(self, trainer, pl_module) -> None:
+        if not trainer.sanity_checking:
+            time.sleep(2.0)
+            self.count += 1
+
+
+@pytest.mark.slow
+def test_slow_validations_are_spaced_out(synth_single, make_tiny_config, tmp_path):
+    from posekit.training.budget import VALIDATION_SHARE
+    from posekit.training.trainer import train
+
+    run_dir = tmp_path / "slow_val"
+    cfg = make_tiny_config("single_instance", synth_single, run_dir)
+    slow = _SlowValidation()
+    train(cfg, budget_s=40.0, callbacks=[slow])
+    report = json.loads((run_dir / "budget.json").read_text())
+    planned, widened = report["validation_interval_s"], report["validation_interval_widened_s"]
+    # validations of >= 2 s: at least 4 x that much training between two (share 0.2)
+    assert planned < 8.0 <= widened, report
+    # from a measured validation (the median so far, so at least the 2 s sleep)
+    assert widened >= 2.0 * (1 - VALIDATION_SHARE) / VALIDATION_SHARE
+    # about 15 validations were planned; far fewer ran, so fitting kept most of the time
+    assert slow.count <= 5, slow.count

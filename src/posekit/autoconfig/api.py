@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from posekit.autoconfig.choices import (
     Choice,
+    asked_model_type,
     choose_batch_size,
     choose_budget_scale,
     choose_learning_rate,
@@ -128,9 +129,9 @@ def _header(facts: LabelFacts, plan: StagePlan, path: Path | None, budget_s: flo
 
 def _measure_stage(facts: LabelFacts, plan: StagePlan, labels: Path, device: str | None,
                    timing_s: float) -> tuple[tuple[Setting, ...], StepBench, int, MemoryFit,
-                                             Choice[int], StepTime]:
-    """The stage's base settings, its step bench, training samples, memory fit, the
-    largest batch and the step time measured there."""
+                                             StepTime]:
+    """The stage's base settings, its step bench, training samples, memory fit and the
+    step time measured at the largest batch the rules allow."""
     from posekit.config import load_config
 
     channels = facts.channels or 1
@@ -139,12 +140,12 @@ def _measure_stage(facts: LabelFacts, plan: StagePlan, labels: Path, device: str
                     f"the frames have {channels} channel(s)"),
             *plan.settings)
     cfg = load_config(apply_settings(plan.template, base))
-    bench = StepBench(cfg.model_config, _info(facts, plan), plan.input_hw, device)
+    bench = StepBench(cfg.model_config, _info(facts, plan), plan.train_hw, device)
     n_train = n_training_samples(facts, plan.stage, float(cfg.data_config.validation_fraction))
     fit = fit_batch(bench, n_train)
     largest = choose_batch_size(fit.max_batch, n_train, fit.reason,
                                 cpu=bench.device.type == "cpu")
-    return base, bench, n_train, fit, largest, time_batch(bench, largest.value, timing_s)
+    return base, bench, n_train, fit, time_batch(bench, largest.value, timing_s)
 
 
 def _configure_stage(facts: LabelFacts, plan: StagePlan, labels: Path, budget_s: float | None,
@@ -153,15 +154,14 @@ def _configure_stage(facts: LabelFacts, plan: StagePlan, labels: Path, budget_s:
                                                                     MemoryFit, StepTime]:
     """Measure the stage; with a budget that allows too few samples, plan it again at the
     budget's lower input scale (:func:`choose_budget_scale`) and measure that."""
-    base, bench, n_train, fit, largest, step = _measure_stage(facts, plan, labels, device,
-                                                               timing_s)
+    base, bench, n_train, fit, step = _measure_stage(facts, plan, labels, device, timing_s)
     if budget_s is not None:
         lower = choose_budget_scale(plan.value(f"{PREP}.scale"), facts.size.p90, plan.stage,
                                     step.seconds / step.batch, budget_s)
         if lower is not None:
             plan = plan_stage(facts, plan.head_type, lower)
-            base, bench, n_train, fit, largest, step = _measure_stage(facts, plan, labels,
-                                                                       device, timing_s)
+            base, bench, n_train, fit, step = _measure_stage(facts, plan, labels, device,
+                                                             timing_s)
     cpu = bench.device.type == "cpu"
     batch = choose_batch_size(fit.max_batch, n_train, fit.reason, step.seconds / step.batch,
                               budget_s, cpu=cpu)
@@ -193,7 +193,8 @@ def _preview_boxes(stages: list[StageResult]) -> list[PreviewBox]:
 
 def auto_config(labels_path: PathLike, budget_s: float | None = None,
                 output: PathLike | None = None, force: bool = False, device: str | None = None,
-                timing_s: float = 2.0, preview: bool = True) -> AutoConfigResult:
+                timing_s: float = 2.0, preview: bool = True,
+                model_type: str | None = None) -> AutoConfigResult:
     """Measure ``labels_path``, choose a configuration and (with ``output``) write it.
 
     Args:
@@ -204,14 +205,19 @@ def auto_config(labels_path: PathLike, budget_s: float | None = None,
         device: where steps are timed (default: CUDA when available, else CPU).
         timing_s: at most about this long is spent timing each stage's step.
         preview: write the receptive-field preview PNG beside the config.
+        model_type: train this type instead of the rules' choice (a key of
+            :data:`~posekit.autoconfig.choices.ASKED_TYPES`); every other choice still
+            follows the labels.
 
     Raises:
         DataError: the labels cannot be read or have nothing labelled.
-        ConfigError: an output exists (without ``force``) or would replace the labels.
+        ConfigError: an output exists (without ``force``) or would replace the labels; a
+            ``model_type`` the labels cannot train.
     """
     labels = Path(labels_path).resolve()
     facts, data = measure_labels(labels)
-    kind = choose_model_type(facts)
+    kind = choose_model_type(facts) if model_type is None else asked_model_type(facts,
+                                                                               model_type)
     paths: list[Path | None] = [None] * len(kind.value)
     preview_path = None
     if output is not None:
@@ -233,8 +239,10 @@ def auto_config(labels_path: PathLike, budget_s: float | None = None,
         if stage.path is not None:
             atomic_write_text(stage.path, stage.text)
         if stage.path is not None and stage.sidecar is not None:
-            atomic_write_text(stage.sidecar, sidecar_yaml(stage.path.name,
-                                                          asdict(ForegroundSettings())))
+            window = stage.plan.window
+            atomic_write_text(stage.sidecar, sidecar_yaml(
+                stage.path.name, asdict(ForegroundSettings()),
+                (window.value, window.reason) if window is not None else None))
     if preview_path is not None and preview:
         _write_preview(preview_path, data, facts, stages, kind)
     return AutoConfigResult(facts, kind, tuple(stages),

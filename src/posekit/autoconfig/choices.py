@@ -119,6 +119,43 @@ def choose_model_type(facts: LabelFacts) -> Choice[tuple[str, ...]]:
                   f"{facts.overlap_share:.0%} of them, and {size}: top-down crops")
 
 
+#: Model types a user may ask for, and the models each trains (top-down: two).
+ASKED_TYPES: dict[str, tuple[str, ...]] = {
+    "single_instance": ("single_instance",),
+    "centered_instance": ("centroid", "centered_instance"),
+    "bottomup": ("bottomup",),
+    "multi_class_bottomup": ("multi_class_bottomup",),
+    "multi_class_topdown": ("centroid", "multi_class_topdown"),
+}
+
+
+def asked_model_type(facts: LabelFacts, name: str) -> Choice[tuple[str, ...]]:
+    """The model type the user asked for, checked against the labels, with what the rules
+    would have chosen in its reason.
+
+    Raises:
+        ConfigError: an unknown name, a single-instance model for frames with several
+            animals, or an identity model without identity tracks.
+    """
+    from posekit.errors import ConfigError
+
+    if name not in ASKED_TYPES:
+        raise ConfigError(f"--model-type {name!r}: expected one of {', '.join(ASKED_TYPES)} "
+                          "(centered_instance and multi_class_topdown train a centroid model "
+                          "too).")
+    if name == "single_instance" and facts.instances_max > 1:
+        raise ConfigError(f"--model-type single_instance: {facts.source} has up to "
+                          f"{facts.instances_max} animals in a frame; a single-instance model "
+                          "finds one. Choose centered_instance or bottomup.")
+    if name.startswith("multi_class") and not facts.tracks.identities:
+        raise ConfigError(f"--model-type {name}: identity models learn the track names as "
+                          f"classes, but in {facts.source} {facts.tracks.reason}. Name every "
+                          "animal's track consistently, or choose a type without classes.")
+    rules_choice = choose_model_type(facts)
+    return Choice(ASKED_TYPES[name], f"asked for {name} (the rules would choose "
+                  f"{' + '.join(rules_choice.value)}: {rules_choice.reason})")
+
+
 def _bottomup_why(facts: LabelFacts, small: bool) -> str:
     if facts.overlap_share >= BOTTOMUP_OVERLAP:
         return (f"animals overlap in {facts.overlap_share:.0%} of multi-animal frames "
@@ -215,6 +252,27 @@ def choose_crop_size(points: np.ndarray, scale: float, max_stride: int) -> Choic
     radius = float(np.nanmax(reach))
     return Choice(size, f"holds the largest animal at any rotation (reach {_fmt(radius)} px "
                   f"from its centre, plus margin), a multiple of max_stride {max_stride}")
+
+
+#: Full-frame models train on windows of WINDOW_CROPS instance crops (rounded up to the max
+#: stride) when such a window has at most WINDOW_MAX_SHARE of the input's pixels.
+WINDOW_CROPS = 2
+WINDOW_MAX_SHARE = 0.5
+
+
+def choose_training_window(crop: int, input_hw: tuple[int, int], max_stride: int
+                           ) -> Choice[int] | None:
+    """Window side for training a full-frame model on parts of its frames
+    (:mod:`posekit.data.frame_crops`): :data:`WINDOW_CROPS` times the crop that holds one
+    animal (``crop``), a multiple of ``max_stride``; ``None`` when such a window would not
+    save at least ``1 - WINDOW_MAX_SHARE`` of the input's pixels."""
+    window = int(math.ceil(WINDOW_CROPS * crop / max_stride) * max_stride)
+    share = window * window / float(input_hw[0] * input_hw[1])
+    if share > WINDOW_MAX_SHARE:
+        return None
+    return Choice(window, f"{WINDOW_CROPS} x the {crop} px crop that holds one animal: a "
+                  f"{window} px window has {share:.0%} of the {input_hw[1]}x{input_hw[0]} "
+                  "input's pixels; inference still reads whole frames")
 
 
 def choose_sigma(animal_px: float, output_stride: int) -> Choice[float]:

@@ -115,10 +115,15 @@ FOREGROUND_WHY = (
 )
 
 
-def sidecar_yaml(config_name: str, foreground: Mapping[str, float]) -> str:
+def sidecar_yaml(config_name: str, foreground: Mapping[str, float],
+                 window: tuple[int, str] | None = None) -> str:
     """The sidecar ``CONFIG.posekit.yaml`` of the config ``config_name``: posekit-only
     settings (sleap-nn does not read this file) with a ``foreground_weighting`` section of
-    ``foreground``'s fields (``start_weight``, ``fade_fraction``), commented."""
+    ``foreground``'s fields (``start_weight``, ``fade_fraction``) and, with ``window``
+    (side, reason), a ``training_crops`` section (:mod:`posekit.data.frame_crops`),
+    commented."""
+    from posekit.data.frame_crops import TrainingCrops
+
     comments = {
         "foreground_weighting.start_weight": (
             f"the peaks' squared errors weigh {foreground['start_weight']:g} times the "
@@ -127,7 +132,19 @@ def sidecar_yaml(config_name: str, foreground: Mapping[str, float]) -> str:
             f"plain loss from {foreground['fade_fraction']:.0%} of training on (the "
             "budget's elapsed time, else the optimizer steps)"),
     }
+    data: dict = {"foreground_weighting": dict(foreground)}
+    if window is not None:
+        crops = TrainingCrops(size=window[0])
+        data["training_crops"] = {"size": crops.size, "random_share": crops.random_share,
+                                  "jitter": crops.jitter}
+        comments.update({
+            "training_crops.size": window[1],
+            "training_crops.random_share": (f"{crops.random_share:.0%} of the windows anywhere "
+                                            "(background too), the rest on an animal"),
+            "training_crops.jitter": (f"a window on an animal moves by up to "
+                                      f"{crops.jitter:.0%} of its side"),
+        })
     header = [(f"posekit-only settings for {config_name} (sleap-nn does not read this file; "
                "`posekit train` reads it from beside the config). See docs/training.md."),
               "", FOREGROUND_WHY]
-    return render_commented_yaml({"foreground_weighting": dict(foreground)}, comments, header)
+    return render_commented_yaml(data, comments, header)

@@ -46,6 +46,8 @@ class StagePlan:
         settings: the chosen values with their reasons.
         input_hw: the model input ``(height, width)`` (the crop for instance models).
         animal_px: the animal's p90 size in model pixels.
+        window: the training window of a full-frame model (posekit-only, written to the
+            sidecar's ``training_crops``), or ``None`` to train on whole frames.
     """
 
     head_type: str
@@ -54,6 +56,12 @@ class StagePlan:
     settings: tuple[Setting, ...]
     input_hw: tuple[int, int]
     animal_px: float
+    window: Choice[int] | None = None
+
+    @property
+    def train_hw(self) -> tuple[int, int]:
+        """What one training sample holds: the window, else the model input."""
+        return (self.window.value, self.window.value) if self.window else self.input_hw
 
     def value(self, path: str) -> Any:
         """The chosen value at ``path`` (KeyError when it was not chosen)."""
@@ -92,12 +100,16 @@ def plan_stage(facts: LabelFacts, head_type: str,
     animal_px = facts.size.p90 * scale.value
     max_stride = rules.choose_max_stride(animal_px, out_stride, **net)
     _set(out, f"{BACKBONE}.max_stride", max_stride)
+    window = None
     if stage == "instances":
         crop = rules.choose_crop_size(facts.points, scale.value, max_stride.value)
         _set(out, f"{PREP}.crop_size", crop)
         input_hw = (crop.value, crop.value)
     else:
         input_hw = plan_input_size([facts.frame_hw], scale.value, max_stride=max_stride.value)
+        if stage == "alone":
+            crop = rules.choose_crop_size(facts.points, scale.value, max_stride.value)
+            window = rules.choose_training_window(crop.value, tuple(input_hw), max_stride.value)
     _set(out, f"{head}.confmaps.sigma", rules.choose_sigma(animal_px, out_stride))
     blocks = get_path(template, head)
     if "pafs" in blocks:
@@ -109,7 +121,8 @@ def plan_stage(facts: LabelFacts, head_type: str,
         _set(out, f"{head}.class_vectors.output_stride",
              Choice(max_stride.value, "reads the deepest features: equals max_stride"))
     _augmentation(out, facts)
-    return StagePlan(head_type, stage, template, tuple(out), tuple(input_hw), animal_px)
+    return StagePlan(head_type, stage, template, tuple(out), tuple(input_hw), animal_px,
+                     window)
 
 
 def _augmentation(out: list[Setting], facts: LabelFacts) -> None:

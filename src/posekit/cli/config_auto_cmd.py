@@ -20,6 +20,11 @@ def auto_cmd(
     ] = None,
     no_preview: Annotated[bool, typer.Option(
         "--no-preview", help="Do not write the receptive-field preview PNG.")] = False,
+    model_type: Annotated[str | None, typer.Option(
+        "--model-type", help="Train this type instead of the rules' choice: single_instance, "
+        "centered_instance, bottomup, multi_class_bottomup or multi_class_topdown (top-down "
+        "types add a centroid model); everything else is still chosen from the labels.")
+    ] = None,
 ) -> None:
     """Measure the labels (frame and animal sizes, animals per frame, tracks, orientation)
     and write a commented sleap-nn config whose every chosen value says why.
@@ -31,7 +36,7 @@ def auto_cmd(
 
     budget_s = parse_duration(budget) if budget is not None else None
     result = auto_config(labels, budget_s=budget_s, output=output, force=force, device=device,
-                         preview=not no_preview)
+                         preview=not no_preview, model_type=model_type)
     typer.echo(f"model type: {', '.join(result.model_type.value)} "
                f"({result.model_type.reason})")
     for stage in result.stages:
@@ -44,7 +49,10 @@ def auto_cmd(
             typer.echo(f"  sized for {share}; `posekit train {stage.path} --budget {share}` "
                        "keeps it on time")
         if stage.sidecar is not None:
-            typer.echo(f"wrote {stage.sidecar}: posekit-only settings (foreground weighting)")
+            window = stage.plan.window
+            extra = f", training on {window.value} px windows" if window is not None else ""
+            typer.echo(f"wrote {stage.sidecar}: posekit-only settings (foreground weighting"
+                       f"{extra})")
     if result.preview is not None:
         typer.echo(f"wrote {result.preview} (receptive field preview)")
 

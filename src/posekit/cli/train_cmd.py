@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -68,7 +69,7 @@ def train_cmd(
     Example: posekit train single.yaml --budget 15m --select-on pck
     """
     from posekit.errors import ConfigError
-    from posekit.training.budget import budget_settings
+    from posekit.training.budget import budget_settings, process_started_at
     from posekit.training.trainer import train
 
     if budget is None and (schedule != "linear" or warmup is not None):
@@ -77,6 +78,8 @@ def train_cmd(
                                  param_hint="--schedule / --warmup")
     try:
         budget_plan = budget_settings(budget, schedule, warmup) if budget is not None else None
+        if budget_plan is not None:  # the budget counts from the command's start
+            budget_plan = dataclasses.replace(budget_plan, started_at=process_started_at())
     except ConfigError as exc:
         raise typer.BadParameter(str(exc), param_hint="--budget / --schedule / --warmup") from exc
     flags = {"select_on": select_on, "eval_every": eval_every, "patience": patience,

@@ -54,7 +54,7 @@ SECTION = "frame_weights"
 #: Sections other parts of posekit read from the same sidecar (Protocol C model selection:
 #: ``posekit.training.selection``; foreground weighting: ``posekit.training.foreground``);
 #: this reader accepts and ignores them.
-OTHER_SECTIONS = ("model_selection", "foreground_weighting")
+OTHER_SECTIONS = ("model_selection", "foreground_weighting", "training_crops")
 ILA_COLUMNS = ("video", "frame_idx", "ila_px", "n_labelers", "in_consensus")
 PROVENANCE_KEY = "posekit_consensus"
 REPORT_NAME = "frame_weights.json"

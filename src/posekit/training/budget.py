@@ -52,6 +52,9 @@ REPORT_NAME = "budget.json"
 REPEAT_PROBE_BUDGET_S = 300.0
 #: Least training time between two validations of a budgeted run.
 MIN_VALIDATION_INTERVAL_S = 4.0
+#: Validations may take at most this share of the fitting time: once one is measured, the
+#: training time between two is at least (1 - share) / share times its duration.
+VALIDATION_SHARE = 0.2
 REPEAT_PROBE_FRACTION = 0.5
 MAX_PROBES = 3
 
@@ -108,6 +111,9 @@ class BudgetSettings:
         warmup_fraction: Warm-up share of the fitting time (``None``: the kind's default).
         evaluations: About how many validations over the run (time-based interval).
         lr_find_fraction: Most of the budget a combined learning-rate range test may use.
+        started_at: When the budget began (``time.perf_counter()`` seconds; ``None``: when
+            ``train()`` is called). The command line passes its process start
+            (:func:`process_started_at`), so start-up and imports count too.
     """
 
     budget_s: float
@@ -115,6 +121,7 @@ class BudgetSettings:
     warmup_fraction: float | None = None
     evaluations: int = 15
     lr_find_fraction: float = 0.1
+    started_at: float | None = None
 
     def __post_init__(self) -> None:
         check_settings(self, "budget", RULES)
@@ -263,6 +270,8 @@ class BudgetCallback(L.Callback):
         self.checkpoint_ready = checkpoint_ready or (lambda: False)
         self.every_steps = validate_every_steps
         self.interval_s = interval_s
+        self.planned_interval_s = interval_s
+        self.widened_interval_s: float | None = None
         self.trace = _Trace()
         self.probes: list[float] = []
         self.stopped_by_budget = False
@@ -307,6 +316,7 @@ class BudgetCallback(L.Callback):
             # the validation that just ended, with its checkpoint writes
             self.clock.observe_validation(time.perf_counter() - self._validation_start)
             self._validation_counted = True
+            self._widen_validation_interval(trainer)
             if self.probe is not None and not self.probes:
                 self._run_probe(trainer)
         now = time.perf_counter()
@@ -328,6 +338,20 @@ class BudgetCallback(L.Callback):
         if stop and not trainer.should_stop:
             self.stopped_by_budget, self.stopped_at = True, now
             trainer.should_stop = True
+
+    def _widen_validation_interval(self, trainer: L.Trainer) -> None:
+        """Lengthen the time between validations when they are slow (whole frames decoded
+        by a bottom-up grouper, say), so they keep to :data:`VALIDATION_SHARE`."""
+        if self.interval_s is None or self.clock.validation_s is None:
+            return
+        wanted = self._sync(trainer, self.clock.validation_s
+                            * (1.0 - VALIDATION_SHARE) / VALIDATION_SHARE)
+        if wanted > self.interval_s:
+            self.interval_s = wanted
+            if getattr(trainer, "_val_check_time_interval", None) is not None:
+                # Lightning 2.6 keeps the time-based interval here; no public setter exists.
+                trainer._val_check_time_interval = wanted
+            self.widened_interval_s = wanted
 
     def _validation_due(self, trainer: L.Trainer, now: float) -> bool:
         if self.every_steps:
@@ -386,6 +410,8 @@ class BudgetCallback(L.Callback):
             "setup_s": None if c.fit_start is None else round(c.fit_start - c.start, 3),
             "step_s": c.step_s, "validation_s": c.validation_s, "finish_s": c.finish_s,
             "finish_probes_s": [p for p in self.probes if math.isfinite(p)],
+            "validation_interval_s": self.planned_interval_s,
+            "validation_interval_widened_s": self.widened_interval_s,
             "reserve_s": c.reserve_s(), "stopped_by_budget": self.stopped_by_budget,
             "stopped_at_s": None if self.stopped_at is None else round(self.stopped_at - c.start, 3),
             "fit_end_s": None if self.fit_end is None else round(self.fit_end - c.start, 3),
@@ -420,6 +446,21 @@ def budget_settings(budget_s: float | str | BudgetSettings | None, schedule: str
 
         budget_s = parse_duration(budget_s)
     return BudgetSettings(float(budget_s), schedule, warmup_fraction, int(evaluations))
+
+
+#: A process older than this is not a fresh command (a test runner, a notebook calling the
+#: command line): its budget counts from the call instead of the process start.
+STARTUP_MAX_S = 60.0
+
+
+def process_started_at() -> float:
+    """This process's start as a ``time.perf_counter()`` value (psutil's creation time,
+    moved from the wall clock onto the performance counter), or now when the process is
+    older than :data:`STARTUP_MAX_S`."""
+    import psutil
+
+    age = max(0.0, time.time() - psutil.Process().create_time())
+    return time.perf_counter() - (age if age <= STARTUP_MAX_S else 0.0)
 
 
 def time_based_validation() -> bool:

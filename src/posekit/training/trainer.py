@@ -12,7 +12,7 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,9 +23,12 @@ import torch
 from torch.utils.data import DataLoader
 
 from posekit.config import effective_max_stride, load_config, save_config
+from posekit.config.rules import settings_from_dict
 from posekit.config.schema import TrainingJobConfig
 from posekit.data.augmentation import AugmentationParams
 from posekit.data.datasets import FrameDataset, InstanceDataset, augmentation_margin
+from posekit.data.frame_crops import SECTION as CROPS_SECTION
+from posekit.data.frame_crops import FrameCropDataset, TrainingCrops, usable_window
 from posekit.data.image_store import ImageStore, measure_frame_sizes
 from posekit.data.preprocessing import PreprocessingParams
 from posekit.data.sampler import EpochSampler, steps_per_epoch
@@ -129,7 +132,8 @@ def _stores(cfg: TrainingJobConfig, data: ResolvedData, run_dir: Path
 
 
 def _datasets(cfg: TrainingJobConfig, task: ModelType, data: ResolvedData, train_store: ImageStore,
-              val_store: ImageStore, aug: AugmentationParams | None):
+              val_store: ImageStore, aug: AugmentationParams | None,
+              crops: TrainingCrops | None = None):
     info = data.info
     if task.crops_instances:
         geo = aug.geometric if aug is not None else None
@@ -144,8 +148,36 @@ def _datasets(cfg: TrainingJobConfig, task: ModelType, data: ResolvedData, train
             raise DataError("no instance has a visible point to crop around; nothing to train on.")
         return train_ds, val_ds
     n_max = max(data.train.max_instances, data.val.max_instances, 1)
-    return (FrameDataset(train_store, info.class_names, n_max),
-            FrameDataset(val_store, info.class_names, n_max))
+    window = usable_window(crops, train_store.model_size,
+                           effective_max_stride(cfg.model_config.active_backbone))
+    train_ds = (FrameDataset(train_store, info.class_names, n_max) if window is None else
+                FrameCropDataset(train_store, replace(crops, size=window), info.class_names,
+                                 n_max, info.anchor_index))
+    if window is not None:
+        data.notes.append(f"training on {window} px windows of the {train_store.model_size[1]}x"
+                          f"{train_store.model_size[0]} model frames ({crops.random_share:.0%} "
+                          "placed anywhere, the rest on an animal); validation reads whole "
+                          "frames")
+    return train_ds, FrameDataset(val_store, info.class_names, n_max)
+
+
+def training_crops_for_config(crops: TrainingCrops | dict | None,
+                              config: object) -> TrainingCrops | None:
+    """The window settings of a run: ``crops`` as given (a dict goes over the sidecar's
+    section), else the ``training_crops`` section of the config's sidecar, else ``None``.
+
+    Raises:
+        ConfigError: bad settings (every problem listed).
+    """
+    from posekit.refinement.frame_weights import section_for_config
+
+    if isinstance(crops, TrainingCrops):
+        return crops
+    side = section_for_config(config, CROPS_SECTION, TrainingCrops)
+    if crops is None:
+        return side
+    return settings_from_dict(TrainingCrops, {**asdict(side or TrainingCrops()), **crops},
+                              CROPS_SECTION, "training_crops")
 
 
 def _augmentation(cfg: TrainingJobConfig, data: ResolvedData) -> AugmentationParams | None:
@@ -208,7 +240,8 @@ def _sample_weights(settings: FrameWeightSettings | None, cfg: TrainingJobConfig
 
 
 def _set_up_run(cfg: TrainingJobConfig, seed: int, resuming: bool,
-                frame_weights: FrameWeightSettings | None = None) -> RunSetup:
+                frame_weights: FrameWeightSettings | None = None,
+                crops: TrainingCrops | None = None) -> RunSetup:
     """Load and resolve the data, create the run folder (resolved config, splits), build the
     datasets, the network and the Lightning module."""
     dc, tc = cfg.data_config, cfg.trainer_config
@@ -227,7 +260,7 @@ def _set_up_run(cfg: TrainingJobConfig, seed: int, resuming: bool,
     task = model_type_of(cfg.model_config, data.info)
     aug = _augmentation(cfg, data)
     train_store, val_store, _ = _stores(cfg, data, run_dir)
-    train_ds, val_ds = _datasets(cfg, task, data, train_store, val_store, aug)
+    train_ds, val_ds = _datasets(cfg, task, data, train_store, val_store, aug, crops)
     crop = data.info.crop_size
     model = build_model(cfg.model_config, task.heads,
                         input_size=(crop, crop) if crop else None)
@@ -256,7 +289,8 @@ def train(config: TrainingJobConfig | str | os.PathLike[str] | dict,
           budget_s: float | str | BudgetSettings | None = None,
           selection: SelectionSettings | dict | None = None,
           lr_find: bool = False,
-          foreground: ForegroundSettings | dict | None = None) -> TrainingResult:
+          foreground: ForegroundSettings | dict | None = None,
+          training_crops: TrainingCrops | dict | None = None) -> TrainingResult:
     """Train the model a configuration describes and fill its run folder.
 
     Args:
@@ -278,6 +312,10 @@ def train(config: TrainingJobConfig | str | os.PathLike[str] | dict,
             fields over the sidecar's ``foreground_weighting`` section). Default: the
             sidecar's section, else on with the defaults for a budgeted run and off
             otherwise (see docs/training.md).
+        training_crops: Train a full-frame model on windows of its frames
+            (:class:`~posekit.data.frame_crops.TrainingCrops`, or a dict of its fields over
+            the sidecar's ``training_crops`` section). Default: the sidecar's section, else
+            whole frames.
     """
     from posekit.refinement.frame_weights import settings_for_config
 
@@ -285,6 +323,8 @@ def train(config: TrainingJobConfig | str | os.PathLike[str] | dict,
     if frame_weights is None:
         frame_weights = settings_for_config(config)
     selection, budget = resolve_selection(selection, config), budget_settings(budget_s)
+    if budget is not None and budget.started_at is not None:
+        clock_start = min(clock_start, budget.started_at)
     fg, fg_origin = resolve_foreground(foreground, config, budgeted=budget is not None)
     cfg = load_config(config, overrides)
     tc = cfg.trainer_config
@@ -296,7 +336,8 @@ def train(config: TrainingJobConfig | str | os.PathLike[str] | dict,
             f"trainer_config.resume_ckpt_path: {resume} does not exist; expected a .ckpt file "
             "(usually <run folder>/last.ckpt)."
         )
-    setup = _set_up_run(cfg, seed, resuming=bool(resume), frame_weights=frame_weights)
+    setup = _set_up_run(cfg, seed, resuming=bool(resume), frame_weights=frame_weights,
+                        crops=training_crops_for_config(training_crops, config))
     loaders = _loaders(setup.config, setup.train_ds, setup.val_ds, seed)
     if fg is not None or foreground is not None:  # a plain run's notes stay as they were
         setup.data.notes.append(foreground_note(fg, fg_origin))
