@@ -269,3 +269,13 @@ def test_slow_validations_are_spaced_out(synth_single, make_tiny_config, tmp_pat
     assert widened >= 2.0 * (1 - VALIDATION_SHARE) / VALIDATION_SHARE
     # about 15 validations were planned; far fewer ran, so fitting kept most of the time
     assert slow.count <= 5, slow.count
+
+
+@pytest.mark.parametrize("argv0, expected", [
+    ("/opt/venv/bin/posekit", True), ("/opt/src/posekit/__main__.py", True),
+    ("/opt/venv/bin/pytest", False), ("ipykernel_launcher.py", False), ("", False)])
+def test_only_the_command_itself_counts_its_start(monkeypatch, argv0, expected):
+    from posekit.cli.train_cmd import _is_the_command
+
+    monkeypatch.setattr("sys.argv", [argv0, "train"])
+    assert _is_the_command() is expected

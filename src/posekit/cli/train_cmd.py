@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -10,6 +11,14 @@ import typer
 
 if TYPE_CHECKING:
     from posekit.evaluation.results import EvaluationResult
+
+
+def _is_the_command() -> bool:
+    """Whether this process is the ``posekit`` command (not a test runner or a notebook
+    calling the command line)."""
+    program = Path(sys.argv[0]) if sys.argv and sys.argv[0] else Path()
+    return program.stem == "posekit" or (program.name == "__main__.py"
+                                         and program.parent.name == "posekit")
 
 
 def _fmt(value: object, digits: int = 3) -> str:
@@ -78,7 +87,7 @@ def train_cmd(
                                  param_hint="--schedule / --warmup")
     try:
         budget_plan = budget_settings(budget, schedule, warmup) if budget is not None else None
-        if budget_plan is not None:  # the budget counts from the command's start
+        if budget_plan is not None and _is_the_command():  # counts from the command's start
             budget_plan = dataclasses.replace(budget_plan, started_at=process_started_at())
     except ConfigError as exc:
         raise typer.BadParameter(str(exc), param_hint="--budget / --schedule / --warmup") from exc
