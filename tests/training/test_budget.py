@@ -107,6 +107,9 @@ def test_finishing_is_timed_again_only_while_it_pays():
     assert not repeat_probe([3.0, 2.0, 1.0], budget_s=60, left_s=40)  # three at most
     assert not repeat_probe([3.0], budget_s=900, left_s=800)  # one-off costs do not matter
     assert not repeat_probe([3.0], budget_s=60, left_s=5)  # too dear against the time left
+    # all timings together stay under 15 % of the budget: 25 s twice is too much of 240 s
+    assert not repeat_probe([25.0], budget_s=240, left_s=150)
+    assert repeat_probe([10.0], budget_s=240, left_s=150)
 
 
 # ---------------------------------------------------------------------- a budgeted run

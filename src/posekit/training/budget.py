@@ -57,6 +57,10 @@ MIN_VALIDATION_INTERVAL_S = 4.0
 VALIDATION_SHARE = 0.2
 REPEAT_PROBE_FRACTION = 0.5
 MAX_PROBES = 3
+#: All timings of the finishing step together stay under this share of the budget (a
+#: bottom-up model's export and validation predictions took 17-25 s each: three of them
+#: had cost a quarter of a 4-minute budget).
+PROBE_BUDGET_SHARE = 0.15
 
 RULES: RuleTable = {
     "budget": (
@@ -209,8 +213,11 @@ def repeat_probe(times: list[float], budget_s: float, left_s: float) -> bool:
     """Whether to time the finishing step once more: only in short budgets (at most
     ``REPEAT_PROBE_BUDGET_S``), at most ``MAX_PROBES`` times, while one run costs under
     ``REPEAT_PROBE_FRACTION`` of the fitting time left, and while the last run was still
-    clearly (15 %) faster than the one before (one-off costs are still being paid)."""
+    clearly (15 %) faster than the one before (one-off costs are still being paid), and
+    while all runs together stay under ``PROBE_BUDGET_SHARE`` of the budget."""
     if budget_s > REPEAT_PROBE_BUDGET_S or len(times) >= MAX_PROBES:
+        return False
+    if sum(times) + times[-1] > PROBE_BUDGET_SHARE * budget_s:
         return False
     if times[-1] > REPEAT_PROBE_FRACTION * max(left_s, 0.0):
         return False
