@@ -188,6 +188,10 @@ def _preview_boxes(stages: list[StageResult]) -> list[PreviewBox]:
         if plan.stage == "instances":
             crop = plan.value("data_config.preprocessing.crop_size") / scale
             boxes.append(PreviewBox(f"crop {crop:.0f} px", crop, COLORS["lr"]))
+        if plan.window is not None:
+            side = plan.window.value / scale
+            boxes.append(PreviewBox(f"training window {side:.0f} px", side, COLORS["lr"],
+                                    dashed=True))
     return boxes
 
 
