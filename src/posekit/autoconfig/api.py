@@ -209,8 +209,9 @@ def auto_config(labels_path: PathLike, budget_s: float | None = None,
         device: where steps are timed (default: CUDA when available, else CPU).
         timing_s: at most about this long is spent timing each stage's step.
         preview: write the receptive-field preview PNG beside the config.
-        model_type: train this type instead of the rules' choice (a key of
-            :data:`~posekit.autoconfig.choices.ASKED_TYPES`); every other choice still
+        model_type: train this type instead of the rules' choice (any model type but
+            ``centroid``; instance types get a centroid model too, see
+            :func:`~posekit.autoconfig.choices.asked_models`); every other choice still
             follows the labels.
 
     Raises:

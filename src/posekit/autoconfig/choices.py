@@ -119,40 +119,47 @@ def choose_model_type(facts: LabelFacts) -> Choice[tuple[str, ...]]:
                   f"{facts.overlap_share:.0%} of them, and {size}: top-down crops")
 
 
-#: Model types a user may ask for, and the models each trains (top-down: two).
-ASKED_TYPES: dict[str, tuple[str, ...]] = {
-    "single_instance": ("single_instance",),
-    "centered_instance": ("centroid", "centered_instance"),
-    "bottomup": ("bottomup",),
-    "multi_class_bottomup": ("multi_class_bottomup",),
-    "multi_class_topdown": ("centroid", "multi_class_topdown"),
-}
+def asked_models(name: str) -> tuple[str, ...]:
+    """The models to train for a model type the user names: an instance type (trained on
+    crops) gets a centroid model before it; a centroid model alone is not a pipeline.
+
+    Raises:
+        ConfigError: an unknown name or a centroid model alone.
+    """
+    from posekit.errors import ConfigError
+    from posekit.model_types.registry import MODEL_TYPES, model_type_class
+
+    askable = [n for n in MODEL_TYPES if model_type_class(n).stage != "centroids"]
+    if name not in askable:
+        raise ConfigError(f"--model-type {name!r}: expected one of {', '.join(askable)} "
+                          "(instance types train a centroid model too).")
+    return ("centroid", name) if model_type_class(name).stage == "instances" else (name,)
 
 
 def asked_model_type(facts: LabelFacts, name: str) -> Choice[tuple[str, ...]]:
-    """The model type the user asked for, checked against the labels, with what the rules
-    would have chosen in its reason.
+    """The model type the user asked for, checked against the labels (by the types' own
+    descriptions: one peak per frame, identity classes), with what the rules would have
+    chosen in its reason.
 
     Raises:
-        ConfigError: an unknown name, a single-instance model for frames with several
-            animals, or an identity model without identity tracks.
+        ConfigError: an unknown name, a model that finds one animal for frames with
+            several, or an identity model without identity tracks.
     """
     from posekit.errors import ConfigError
+    from posekit.model_types.registry import model_type_class
 
-    if name not in ASKED_TYPES:
-        raise ConfigError(f"--model-type {name!r}: expected one of {', '.join(ASKED_TYPES)} "
-                          "(centered_instance and multi_class_topdown train a centroid model "
-                          "too).")
-    if name == "single_instance" and facts.instances_max > 1:
-        raise ConfigError(f"--model-type single_instance: {facts.source} has up to "
-                          f"{facts.instances_max} animals in a frame; a single-instance model "
-                          "finds one. Choose centered_instance or bottomup.")
-    if name.startswith("multi_class") and not facts.tracks.identities:
+    models = asked_models(name)
+    first = model_type_class(models[0])
+    if first.stage == "alone" and first.single_peak and facts.instances_max > 1:
+        raise ConfigError(f"--model-type {name}: {facts.source} has up to "
+                          f"{facts.instances_max} animals in a frame; a {name} model finds "
+                          "one. Choose centered_instance or bottomup.")
+    if any(model_type_class(m).has_classes for m in models) and not facts.tracks.identities:
         raise ConfigError(f"--model-type {name}: identity models learn the track names as "
                           f"classes, but in {facts.source} {facts.tracks.reason}. Name every "
                           "animal's track consistently, or choose a type without classes.")
     rules_choice = choose_model_type(facts)
-    return Choice(ASKED_TYPES[name], f"asked for {name} (the rules would choose "
+    return Choice(models, f"asked for {name} (the rules would choose "
                   f"{' + '.join(rules_choice.value)}: {rules_choice.reason})")
 
 

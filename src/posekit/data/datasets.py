@@ -67,15 +67,20 @@ class FrameDataset(Dataset):
         """Row of the frame table each sample comes from (here, the sample index)."""
         return np.arange(len(self), dtype=np.int64)
 
-    def __getitem__(self, i: int) -> PoseSample:
+    def frame_arrays(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Frame ``i`` as arrays: ``uint8 (H, W, C)`` image (the store's, not copied),
+        ``float32 (N, K, 2)`` model-pixel points and ``int64 (N,)`` classes."""
         record = self.table[i]
         transform = self.store.transform(i)
-        image = self.store.image(i)
         n = min(len(record.points), self.max_instances)
         points = np.full((self.max_instances, self.table.n_nodes, 2), np.nan, np.float32)
         points[:n] = transform.to_model(record.points[:n])
         classes = np.full(self.max_instances, -1, np.int64)
         classes[:n] = self._track_to_class[record.track_idx[:n]]
+        return self.store.image(i), points, classes
+
+    def __getitem__(self, i: int) -> PoseSample:
+        image, points, classes = self.frame_arrays(i)
         return PoseSample(torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1))),
                           torch.from_numpy(points), torch.from_numpy(classes), torch.tensor(i))
 

@@ -95,17 +95,15 @@ class FrameCropDataset(FrameDataset):
         self.anchor_index = anchor_index
 
     def __getitem__(self, i: int) -> PoseSample:
-        sample = super().__getitem__(i)
-        image = sample.image.numpy().transpose(1, 2, 0)
-        points = sample.points.numpy().astype(np.float64)
+        image, points, classes = self.frame_arrays(i)  # only the window is copied
         size = int(self.crops.size)
         draws = torch.rand(4, dtype=torch.float64).numpy()
         corner = window_corner(image.shape[:2], size, anchor_points(points, self.anchor_index),
                                draws, self.crops.random_share, self.crops.jitter)
         window = cut_crops(image[None], np.zeros(1, np.int64), corner[None], size)[0]
-        moved = points_in_window(points, corner, size).astype(np.float32)
+        moved = points_in_window(points.astype(np.float64), corner, size).astype(np.float32)
         return PoseSample(torch.from_numpy(np.ascontiguousarray(window.transpose(2, 0, 1))),
-                          torch.from_numpy(moved), sample.classes, sample.index)
+                          torch.from_numpy(moved), torch.from_numpy(classes), torch.tensor(i))
 
 
 def usable_window(crops: TrainingCrops | None, model_hw: tuple[int, int],
