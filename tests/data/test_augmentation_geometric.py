@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from posekit.config import GeometricConfig
@@ -205,6 +205,8 @@ def dot_centre(image: torch.Tensor, x: float, y: float, radius: int = 3):
 
 
 @settings(max_examples=30, deadline=None)
+@example(seed=70, rotation=173.5, scale=(0.8125, 1.244140625), translate=0.0, flip_p=0.5,
+         height=56, width=56)  # brightest pixel 0.76 px away, centroid 0.035 px: a near tie
 @given(
     seed=st.integers(0, 2**31 - 1),
     rotation=st.floats(0.0, 180.0),
@@ -248,7 +250,9 @@ def test_dots_follow_their_keypoints(seed, rotation, scale, translate, flip_p, h
             if 4 <= x <= width - 5 and 4 <= y <= height - 5:
                 mx, my, px, py = dot_centre(image, x, y)
                 assert math.hypot(mx - x, my - y) < 0.2  # measured: <= 0.11 px
-                assert abs(px - x) <= 0.75 and abs(py - y) <= 0.75
+                # the brightest pixel is the keypoint's own or, when two pixels nearly tie
+                # (0.8308 vs 0.8273 at x = 41.76 in the example above), its neighbour
+                assert abs(px - x) <= 1.0 and abs(py - y) <= 1.0
         # Every dot still visible in the image has a (non-missing) keypoint on it.
         pooled = F.max_pool2d(image[None, None], 5, 1, 2)[0, 0]
         peaks = torch.nonzero((image == pooled) & (image > 0.5))
