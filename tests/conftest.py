@@ -11,6 +11,14 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Property tests draw the same examples on every run, so a suite that passed once passes
+# again (a counterexample found while exploring is kept with @example in its test).
+# HYPOTHESIS_PROFILE=explore draws new random examples each run.
+settings.register_profile("reproducible", derandomize=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "reproducible"))
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("POSEKIT_SHARED_DATA", PROJECT_ROOT.parent / "shared" / "data"))
