@@ -46,9 +46,35 @@ def test_larger_animal_gets_larger_receptive_field(small_facts, large_facts) -> 
     l_stride = large.value(f"{BACKBONE}.max_stride")
     assert (s_stride, l_stride) == (8, 16)
     for plan, stride in ((small, s_stride), (large, l_stride)):
-        rf = rules.receptive_field(stride, 2)
-        assert rf >= plan.animal_px  # the receptive field covers the animal's p90 size
-        assert stride == 8 or rules.receptive_field(stride // 2, 2) < plan.animal_px
+        rf = rules.receptive_field(stride, plan.output_stride)
+        assert rf >= rules.RF_COVER * plan.animal_px  # about the animal's p90 size
+        assert stride == 8 or rules.receptive_field(stride // 2, plan.output_stride) < \
+            rules.RF_COVER * plan.animal_px
+
+
+def test_receptive_field_about_the_animal_size() -> None:
+    # posekit's UNet at output stride 4: 92 px at max_stride 8, 212 px at 16
+    assert rules.choose_max_stride(92.0, 4).value == 8
+    near = rules.choose_max_stride(100.0, 4)
+    assert near.value == 8 and "within 10% of the animal's p90 size 100 px" in near.reason
+    assert rules.choose_max_stride(103.0, 4).value == 16  # 92 px is < 90 % of 103 px
+
+
+def test_single_instance_maps_on_a_coarser_grid(small_facts, large_facts) -> None:
+    alone = plan_stage(large_facts, "single_instance")
+    head = "model_config.head_configs.single_instance.confmaps"
+    assert alone.output_stride == rules.SINGLE_INSTANCE_OUTPUT_STRIDE == 4
+    assert alone.value(f"{head}.output_stride") == 4
+    # the spread stays the same in model pixels: 5 px are 1.25 cells of 4 px
+    px = float(np.clip(rules.SIGMA_FRACTION * alone.animal_px, *rules.SIGMA_PX))
+    assert alone.value(f"{head}.sigma") == pytest.approx(round(px / 4, 2))
+    # the other model types keep their template's grid (a coarser one was not measured)
+    crop_model = plan_stage(small_facts, "centered_instance")
+    assert crop_model.output_stride == 2
+    with pytest.raises(KeyError):
+        crop_model.value(f"{BACKBONE}.output_stride")
+    assert rules.choose_output_stride("bottomup", 2) is None
+    assert rules.choose_output_stride("single_instance", 8) is None  # never finer
 
 
 def test_crop_holds_the_whole_animal(small_facts) -> None:

@@ -179,7 +179,7 @@ def _preview_boxes(stages: list[StageResult]) -> list[PreviewBox]:
     for stage, colour in zip(stages, (COLORS["train"], COLORS["val"]), strict=False):
         plan = stage.plan
         unet = get_path(plan.template, BACKBONE)
-        rf = receptive_field(plan.value(f"{BACKBONE}.max_stride"), int(unet["output_stride"]),
+        rf = receptive_field(plan.value(f"{BACKBONE}.max_stride"), plan.output_stride,
                              int(unet["kernel_size"]), int(unet["convs_per_block"]),
                              bool(unet["middle_block"]))
         scale = plan.value("data_config.preprocessing.scale")

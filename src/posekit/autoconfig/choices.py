@@ -35,6 +35,17 @@ SCALE_STEP = 0.05
 MIN_SCALE = 0.1
 #: UNet max_stride candidates, smallest first.
 MAX_STRIDES = (8, 16, 32, 64)
+#: The receptive field must reach this share of the animal's p90 size ("about the size of
+#: the animal", SLEAP's guide). On 96 px mice a stride-4 single-instance model with a 92 px
+#: field made 1.5-1.8x the steps of the next depth (212 px) in a 60 s budget and had the
+#: lower error on 3 of 3 datasets (``benchmarks/output_stride.py``).
+RF_COVER = 0.9
+#: Single-instance models predict their maps on this coarser grid (sleap-nn's templates use 2)
+#: and find sub-pixel peaks by integral refinement: in the same budget a stride-4 model made
+#: 1.4-1.6x the steps of a stride-2 one, had the higher PCK@5px and OKS mAP in 6 of 6
+#: synthetic runs and the lower mean error in 5, and was better on every number on the
+#: reaching data; stride 8 was worse than 4 everywhere (``benchmarks/output_stride.py``).
+SINGLE_INSTANCE_OUTPUT_STRIDE = 4
 #: Confidence-map spread: this fraction of the animal's size, within SIGMA_PX (model pixels).
 #: The floor is sleap-nn's sample spread (2.5 cells at stride 2): narrower maps leave the
 #: all-zero start later (a 2.5 px spread found nothing in 45 s where 5 px did).
@@ -234,7 +245,8 @@ def receptive_field(max_stride: int, output_stride: int, kernel_size: int = 3,
 
 def choose_max_stride(animal_px: float, output_stride: int, kernel_size: int = 3,
                       convs_per_block: int = 2, middle_block: bool = True) -> Choice[int]:
-    """The smallest UNet ``max_stride`` whose receptive field covers ``animal_px``."""
+    """The smallest UNet ``max_stride`` whose receptive field reaches :data:`RF_COVER` of
+    ``animal_px``."""
     for stride in MAX_STRIDES:
         if stride < output_stride:
             continue
@@ -242,6 +254,9 @@ def choose_max_stride(animal_px: float, output_stride: int, kernel_size: int = 3
         if rf >= animal_px:
             return Choice(stride, f"receptive field {rf} px covers the animal's p90 size "
                           f"{_fmt(animal_px)} px")
+        if rf >= RF_COVER * animal_px:
+            return Choice(stride, f"receptive field {rf} px is within {1 - RF_COVER:.0%} of "
+                          f"the animal's p90 size {_fmt(animal_px)} px")
     stride = MAX_STRIDES[-1]
     rf = receptive_field(stride, output_stride, kernel_size, convs_per_block, middle_block)
     return Choice(stride, f"receptive field {rf} px, the largest offered, is smaller than the "
@@ -280,6 +295,16 @@ def choose_training_window(crop: int, input_hw: tuple[int, int], max_stride: int
     return Choice(window, f"{WINDOW_CROPS} x the {crop} px crop that holds one animal: a "
                   f"{window} px window has {share:.0%} of the {input_hw[1]}x{input_hw[0]} "
                   "input's pixels; inference still reads whole frames")
+
+
+def choose_output_stride(head_type: str, template_stride: int) -> Choice[int] | None:
+    """Output stride of a single-instance model's maps (:data:`SINGLE_INSTANCE_OUTPUT_STRIDE`);
+    ``None`` for other model types, which keep their template's grid (not measured)."""
+    if head_type != "single_instance" or template_stride >= SINGLE_INSTANCE_OUTPUT_STRIDE:
+        return None
+    return Choice(SINGLE_INSTANCE_OUTPUT_STRIDE,
+                  "coarser grid, sub-pixel peaks by integral refinement: more steps in a "
+                  f"budget and lower error than stride {template_stride} (docs/auto.md)")
 
 
 def choose_sigma(animal_px: float, output_stride: int) -> Choice[float]:

@@ -63,6 +63,14 @@ class StagePlan:
         """What one training sample holds: the window, else the model input."""
         return (self.window.value, self.window.value) if self.window else self.input_hw
 
+    @property
+    def output_stride(self) -> int:
+        """The backbone's output stride: the chosen one, else the template's."""
+        try:
+            return int(self.value(f"{BACKBONE}.output_stride"))
+        except KeyError:
+            return int(get_path(self.template, f"{BACKBONE}.output_stride"))
+
     def value(self, path: str) -> Any:
         """The chosen value at ``path`` (KeyError when it was not chosen)."""
         for setting in self.settings:
@@ -95,6 +103,11 @@ def plan_stage(facts: LabelFacts, head_type: str,
            "convs_per_block": int(unet["convs_per_block"]),
            "middle_block": bool(unet["middle_block"])}
     out: list[Setting] = []
+    coarser = rules.choose_output_stride(head_type, out_stride)
+    if coarser is not None:
+        out_stride = coarser.value
+        _set(out, f"{BACKBONE}.output_stride", coarser)
+        _set(out, f"{head}.confmaps.output_stride", coarser)
     scale = scale_choice or rules.choose_scale(facts.size.p90, stage)
     _set(out, f"{PREP}.scale", scale)
     animal_px = facts.size.p90 * scale.value
