@@ -192,20 +192,23 @@ def plot(results: list[dict], path: Path) -> None:
 
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
     empty, highest = [], 1.0
-    for arm in sorted({r["arm"] for r in results if not r.get("discarded")}):
+    arms = sorted({r["arm"] for r in results if not r.get("discarded")})
+    for i, arm in enumerate(arms):  # one colour per arm in both panels
         rows = sorted((r for r in results if r["arm"] == arm), key=lambda r: r["budget_s"])
         t = [r["budget_s"] / 60 for r in rows]
         errors = [_mean_error(r) for r in rows]
         pck = [(r.get("paired") or {}).get("pck_5px") or 0.0 for r in rows]
-        if all(e is None for e in errors):
-            empty.append(arm)
-            ax2.plot(t, pck, "x--", label=f"{arm} (no point found)")
+        missing = [f"{x:g}" for x, e in zip(t, errors, strict=True) if e is None]
+        if missing:
+            empty.append(f"{arm} at {', '.join(missing)} min")
+        if len(missing) == len(rows):
+            ax2.plot(t, pck, "x--", color=f"C{i}", label=f"{arm} (no point found)")
             continue
-        ax1.plot(t, errors, "o-", label=arm)
-        ax2.plot(t, pck, "o-", label=arm)
+        ax1.plot(t, errors, "o-", color=f"C{i}", label=arm)
+        ax2.plot(t, pck, "o-", color=f"C{i}", label=arm)
         highest = max([highest, *(e for e in errors if e is not None)])
     if empty:
-        ax1.text(0.02, 0.04, "no validation point at any budget:\n" + "\n".join(empty),
+        ax1.text(0.02, 0.04, "no validation point found:\n" + "\n".join(empty),
                  transform=ax1.transAxes, fontsize=8, va="bottom")
     ax1.set(xlabel="training budget (CPU minutes)", ylim=(0, 1.4 * highest),
             ylabel="mean error (px; points all arms found, else its own)")
