@@ -1,7 +1,8 @@
 """Multi-animal model types on the real two-fly data: posekit against sleap-nn, same budget.
 
-For each multi-animal model type (``bottomup``, ``multi_class_bottomup`` and top-down with
-identity classes, ``multi_class_topdown`` with its centroid model) and each budget, in one
+For each multi-animal model type (``bottomup``, ``multi_class_bottomup``, top-down with
+identity classes, ``multi_class_topdown``, and plain top-down, ``centered_instance``, each
+top-down one with its centroid model) and each budget, in one
 run and on the same split of ``clip.slp`` (two flies, 1024x1024, tracks ``female`` /
 ``male``; training: every 5th labelled frame, 300 frames; validation: 30 other frames):
 
@@ -17,7 +18,7 @@ accuracy. Answers the question whether sleap-nn's models are also still on the a
 plateau after a few CPU minutes.
 
     .venv/bin/python benchmarks/flies_time_to_accuracy.py --budgets 3 \\
-        --types bottomup,multi_class_bottomup,multi_class_topdown
+        --types bottomup,multi_class_bottomup,multi_class_topdown,centered_instance
 
 Writes ``benchmarks/results/time_to_accuracy.flies.json``.
 """
@@ -44,6 +45,8 @@ SLEAP_NN_SAMPLES = {
     "multi_class_bottomup": ["config_multi_class_bottomup_unet.yaml"],
     "multi_class_topdown": ["config_centroid_unet.yaml",
                             "config_topdown_multi_class_centered_instance_unet.yaml"],
+    "centered_instance": ["config_centroid_unet.yaml",
+                          "config_topdown_centered_instance_unet_medium_rf.yaml"],
 }
 
 
