@@ -26,17 +26,14 @@ Writes ``benchmarks/results/time_to_accuracy.flies.json``.
 from __future__ import annotations
 
 import json
-import os
-import platform
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bench_vs_sleap_nn import ensure_sleap_nn, log
-from time_to_accuracy import DATA, arm_posekit, arm_sleap_nn, common_arguments
+from time_to_accuracy import DATA, arm_posekit, arm_sleap_nn, common_arguments, write_report
 
 SAMPLES = DATA / "sleap_nn_configs" / "sample_configs"
 #: Model type -> sleap-nn's sample configs for it, one per stage in training order.
@@ -110,11 +107,7 @@ def main() -> int:
                 log(f"{name} at {minutes:g} min: {res['accuracy']}")
                 results.append(res)
                 args.out.write_text(json.dumps({"results": results}, indent=1))
-    args.out.write_text(json.dumps({
-        "data": "flies", "split": [str(train), str(val)],
-        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "machine": {"cores": os.cpu_count(), "platform": platform.platform()},
-        "conditions": args.note, "results": results}, indent=1))
+    write_report(args.out, results, args.note, data="flies", split=[str(train), str(val)])
     log(f"wrote {args.out}")
     return 0
 

@@ -26,11 +26,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import shutil
 import sys
-import time
 from pathlib import Path
 
 import yaml
@@ -39,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bench_vs_sleap_nn import evaluate, log, make_split
-from time_to_accuracy import DATA, POSEKIT, run_logged
+from time_to_accuracy import DATA, POSEKIT, run_logged, write_report
 
 BACKBONE = "model_config.backbone_config.unet"
 
@@ -147,11 +144,7 @@ def main() -> int:
                 f"{res['accuracy']}")
             results.append(res)
             out.write_text(json.dumps({"results": results}, indent=1))
-    out.write_text(json.dumps({
-        "data": args.data, "budget_s": args.budget,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "machine": {"cores": os.cpu_count(), "platform": platform.platform()},
-        "conditions": args.note, "results": results}, indent=1))
+    write_report(out, results, args.note, data=args.data, budget_s=args.budget)
     log(f"wrote {out}")
     return 0
 

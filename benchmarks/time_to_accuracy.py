@@ -181,6 +181,15 @@ def _mean_error(result: dict) -> float | None:
     return (result.get("accuracy") or {}).get("mean_px")
 
 
+def write_report(out: Path, results: list[dict], conditions: str, **fields) -> None:
+    """The benchmark's JSON: ``fields`` (data, split, budget...), when and where it ran, the
+    conditions noted by whoever ran it, and the results."""
+    out.write_text(json.dumps({
+        **fields, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": {"cores": os.cpu_count(), "platform": platform.platform()},
+        "conditions": conditions, "results": results}, indent=1))
+
+
 def plot(results: list[dict], path: Path) -> None:
     """Validation error (and PCK@5px) against training wall time, one line per arm; an arm
     that found no point (or left no checkpoint) is drawn as crosses on PCK 0 and named in
@@ -261,11 +270,7 @@ def main() -> int:
         paired = paired_accuracy(val, {r["arm"]: Path(r["predictions"]) for r in same})
         for r in same:
             r["paired"] = {**paired[r["arm"]], "gt_points": paired["gt_points"]}
-    args.out.write_text(json.dumps({
-        "data": "reaching", "split": [str(train), str(val)],
-        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "machine": {"cores": os.cpu_count(), "platform": platform.platform()},
-        "conditions": args.note, "results": results}, indent=1))
+    write_report(args.out, results, args.note, data="reaching", split=[str(train), str(val)])
     plot(results, args.out.with_suffix(".png"))
     log(f"wrote {args.out}")
     return 0

@@ -73,8 +73,9 @@ def test_single_instance_maps_on_a_coarser_grid(small_facts, large_facts) -> Non
     assert crop_model.output_stride == 2
     with pytest.raises(KeyError):
         crop_model.value(f"{BACKBONE}.output_stride")
-    assert rules.choose_output_stride("bottomup", 2) is None
-    assert rules.choose_output_stride("single_instance", 8) is None  # never finer
+    assert rules.choose_output_stride("alone", False, 2) is None  # bottom-up: many peaks
+    assert rules.choose_output_stride("instances", True, 2) is None  # crop models
+    assert rules.choose_output_stride("alone", True, 8) is None  # never finer
 
 
 def test_crop_holds_the_whole_animal(small_facts) -> None:

@@ -297,10 +297,13 @@ def choose_training_window(crop: int, input_hw: tuple[int, int], max_stride: int
                   "input's pixels; inference still reads whole frames")
 
 
-def choose_output_stride(head_type: str, template_stride: int) -> Choice[int] | None:
-    """Output stride of a single-instance model's maps (:data:`SINGLE_INSTANCE_OUTPUT_STRIDE`);
-    ``None`` for other model types, which keep their template's grid (not measured)."""
-    if head_type != "single_instance" or template_stride >= SINGLE_INSTANCE_OUTPUT_STRIDE:
+def choose_output_stride(stage: str, single_peak: bool, template_stride: int
+                         ) -> Choice[int] | None:
+    """Output stride of the maps of a model that reads whole frames and finds one peak per
+    part (``stage`` ``"alone"``, ``single_peak``: single instance):
+    :data:`SINGLE_INSTANCE_OUTPUT_STRIDE`; ``None`` for the other model types, which keep
+    their template's grid (not measured), and never finer than the template."""
+    if stage != "alone" or not single_peak or template_stride >= SINGLE_INSTANCE_OUTPUT_STRIDE:
         return None
     return Choice(SINGLE_INSTANCE_OUTPUT_STRIDE,
                   "coarser grid, sub-pixel peaks by integral refinement: more steps in a "

@@ -95,7 +95,8 @@ def plan_stage(facts: LabelFacts, head_type: str,
     """Choose scale, max_stride, crop, sigmas and augmentation for one model
     (``scale_choice`` replaces the rule's input scale, e.g. a budget's lower one)."""
     template = yaml.safe_load(init_config(head_type))
-    stage = model_type_class(head_type).stage
+    kind = model_type_class(head_type)
+    stage = kind.stage
     unet = get_path(template, BACKBONE)
     head = f"model_config.head_configs.{head_type}"
     out_stride = int(get_path(template, f"{head}.confmaps.output_stride"))
@@ -103,7 +104,7 @@ def plan_stage(facts: LabelFacts, head_type: str,
            "convs_per_block": int(unet["convs_per_block"]),
            "middle_block": bool(unet["middle_block"])}
     out: list[Setting] = []
-    coarser = rules.choose_output_stride(head_type, out_stride)
+    coarser = rules.choose_output_stride(stage, kind.single_peak, out_stride)
     if coarser is not None:
         out_stride = coarser.value
         _set(out, f"{BACKBONE}.output_stride", coarser)
