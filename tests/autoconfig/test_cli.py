@@ -62,3 +62,16 @@ def test_asked_model_type_replaces_the_rules_choice(identity_pair, tiny_single, 
                                       "multi_class_topdown", "-o", str(tmp_path / "m.yaml")])
     assert isinstance(no_ids.exception, ConfigError)
     assert "identity models learn the track names" in str(no_ids.exception)
+
+
+def test_backbone_option_writes_the_pretrained_encoder(tiny_single, tmp_path) -> None:
+    out = tmp_path / "lite0.yaml"
+    result = CliRunner().invoke(app, ["config", "auto", str(tiny_single), "--backbone",
+                                      "efficientnet_lite0", "--device", "cpu", "--no-preview",
+                                      "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    backbone = load_config(out).model_config.active_backbone
+    assert backbone.pre_trained_weights == "imagenet"
+    bad = CliRunner().invoke(app, ["config", "auto", str(tiny_single), "--backbone", "vgg",
+                                   "-o", str(tmp_path / "x.yaml")])
+    assert isinstance(bad.exception, ConfigError) and "efficientnet_lite0" in str(bad.exception)

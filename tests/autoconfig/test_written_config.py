@@ -155,3 +155,31 @@ def test_an_existing_sidecar_alone_is_not_overwritten(tiny_single, tmp_path) -> 
                     preview=False)
     assert side.read_text() == "frame_weights:\n  source: ila.csv\n"
     assert not (tmp_path / "cfg.yaml").exists()
+
+
+def test_lite0_backbone_takes_the_unets_place(written, tiny_single, tmp_path) -> None:
+    _, unet_path = written
+    out = tmp_path / "lite0.yaml"
+    result = auto_config(tiny_single, budget_s=120.0, output=out, device="cpu", timing_s=0.05,
+                         preview=False, backbone="efficientnet_lite0")
+    cfg = load_config(out)
+    lite0 = cfg.model_config.active_backbone
+    assert cfg.model_config.backbone_type == "efficientnet_lite0"
+    assert lite0.pre_trained_weights == "imagenet"
+    unet = load_config(unet_path).model_config.active_backbone
+    assert (lite0.output_stride, lite0.in_channels) == (unet.output_stride, unet.in_channels)
+    # max_stride follows the same 90 % rule with the Lite0 encoder's own field
+    comment = _comments(out.read_text())["model_config.backbone_config.efficientnet_lite0"
+                                         ".max_stride"]
+    field = int(re.search(r"receptive field (\d+) px", comment).group(1))
+    assert field == rules.lite0_receptive_field(lite0.max_stride, lite0.output_stride)
+    animal = result.stages[0].plan.animal_px
+    assert field >= rules.RF_COVER * animal
+    if lite0.max_stride > 8:
+        assert rules.lite0_receptive_field(lite0.max_stride // 2, lite0.output_stride) < (
+            rules.RF_COVER * animal)
+    assert result.stages[0].plan.backbone == "efficientnet_lite0"
+    # the UNet file never mentions the posekit-only backbone: sleap-nn reads it
+    assert "efficientnet_lite0" not in unet_path.read_text()
+    with pytest.raises(ConfigError, match="backbone 'resnet'"):
+        auto_config(tiny_single, output=tmp_path / "x.yaml", backbone="resnet")

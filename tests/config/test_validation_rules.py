@@ -18,6 +18,7 @@ from posekit.config import (
     CentroidConfig,
     ConvNextArchConfig,
     ConvNextConfig,
+    EfficientNetLite0Config,
     GeometricConfig,
     IntensityConfig,
     InvalidConfigError,
@@ -267,6 +268,7 @@ def full_config() -> TrainingJobConfig:
     backbones.unet = UNetConfig()
     backbones.convnext = ConvNextConfig(arch=ConvNextArchConfig())
     backbones.swint = SwinTConfig(arch=SwinTArchConfig())
+    backbones.efficientnet_lite0 = EfficientNetLite0Config()
     heads = cfg.model_config.head_configs
     heads.single_instance = SingleInstanceConfig()
     heads.centroid = CentroidConfig()
@@ -283,7 +285,7 @@ def full_config() -> TrainingJobConfig:
 def test_defaults_satisfy_every_rule() -> None:
     problems = validate(full_config())
     assert [p.split(":")[0] for p in problems] == [
-        "model_config.backbone_config",  # three backbones set
+        "model_config.backbone_config",  # four backbones set
         "model_config.head_configs",  # six heads set
         "trainer_config.lr_scheduler",  # two schedulers set
     ]

@@ -18,6 +18,7 @@ from posekit.config import (
     ClassMapConfig,
     ClassVectorsConfig,
     ConvNextConfig,
+    EfficientNetLite0Config,
     HeadConfigs,
     ModelConfig,
     MultiClassBottomUpConfig,
@@ -76,6 +77,11 @@ def model_config() -> Callable[..., ModelConfig]:
                 "output_stride": 2,
             }
             backbone_config = BackboneConfig(convnext=ConvNextConfig(**{**defaults, **options}))
+        elif backbone == "efficientnet_lite0":
+            defaults = {"max_stride": 16, "output_stride": 2, "pre_trained_weights": None}
+            backbone_config = BackboneConfig(
+                efficientnet_lite0=EfficientNetLite0Config(**{**defaults, **options})
+            )
         else:
             defaults = {
                 "arch": {"embed": 8, "depths": [1, 1, 1, 1], "channels": [1, 2, 2, 4]},

@@ -8,8 +8,8 @@ import pytest
 import torch
 from torch import nn
 
-from posekit.errors import ConfigError
 from posekit.config import HEAD_TYPES
+from posekit.errors import ConfigError
 from posekit.models import (
     ClassVectorHead,
     PoseModel,
@@ -17,14 +17,14 @@ from posekit.models import (
     count_parameters,
     init_weights,
 )
-from .model_heads import build, heads_of
 
+from .model_heads import build, heads_of
 
 CHANNELS = {"confmaps": 3, "pafs": 4, "class_maps": 2, "class_vectors": 2, "centroids": 1}
 
 
 @pytest.mark.parametrize("head_type", HEAD_TYPES)
-@pytest.mark.parametrize("backbone", ["unet", "convnext", "swint"])
+@pytest.mark.parametrize("backbone", ["unet", "convnext", "swint", "efficientnet_lite0"])
 def test_every_model_type_on_every_backbone(model_config, head_type, backbone):
     config = model_config(head_type, backbone=backbone)
     heads = heads_of(config, CHANNELS)

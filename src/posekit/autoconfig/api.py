@@ -22,12 +22,13 @@ from posekit.autoconfig.choices import (
     choose_learning_rate,
     choose_model_type,
     choose_schedule,
+    lite0_receptive_field,
     receptive_field,
 )
 from posekit.autoconfig.commented_yaml import apply_settings, settings_yaml, sidecar_yaml
 from posekit.autoconfig.label_facts import LabelData, LabelFacts, measure_labels
 from posekit.autoconfig.plan import (
-    BACKBONE,
+    BACKBONES,
     PREP,
     TRAINER,
     Setting,
@@ -46,6 +47,7 @@ from posekit.autoconfig.step_timing import (
     time_batch,
 )
 from posekit.data.info import DataInfo
+from posekit.errors import ConfigError
 from posekit.refinement.frame_weights import sidecar_path
 from posekit.reports.figures import COLORS
 from posekit.training.foreground import ForegroundSettings
@@ -136,7 +138,7 @@ def _measure_stage(facts: LabelFacts, plan: StagePlan, labels: Path, device: str
 
     channels = facts.channels or 1
     base = (Setting("data_config.train_labels_path", [str(labels)], "the labels measured"),
-            Setting(f"{BACKBONE}.in_channels", channels,
+            Setting(f"{plan.backbone_path}.in_channels", channels,
                     f"the frames have {channels} channel(s)"),
             *plan.settings)
     cfg = load_config(apply_settings(plan.template, base))
@@ -159,7 +161,7 @@ def _configure_stage(facts: LabelFacts, plan: StagePlan, labels: Path, budget_s:
         lower = choose_budget_scale(plan.value(f"{PREP}.scale"), facts.size.p90, plan.stage,
                                     step.seconds / step.batch, budget_s)
         if lower is not None:
-            plan = plan_stage(facts, plan.head_type, lower)
+            plan = plan_stage(facts, plan.head_type, lower, backbone=plan.backbone)
             base, bench, n_train, fit, step = _measure_stage(facts, plan, labels, device,
                                                              timing_s)
     cpu = bench.device.type == "cpu"
@@ -172,16 +174,22 @@ def _configure_stage(facts: LabelFacts, plan: StagePlan, labels: Path, budget_s:
     return plan, settings, fit, step
 
 
+def stage_receptive_field(plan: StagePlan) -> int:
+    """Receptive field (model pixels) of the stage's backbone as planned."""
+    block = get_path(plan.template, plan.backbone_path)
+    field = lite0_receptive_field if plan.backbone == "efficientnet_lite0" else receptive_field
+    return field(plan.value(f"{plan.backbone_path}.max_stride"), plan.output_stride,
+                 int(block["kernel_size"]), int(block["convs_per_block"]),
+                 bool(block.get("middle_block", True)))
+
+
 def _preview_boxes(stages: list[StageResult]) -> list[PreviewBox]:
     from posekit.autoconfig.preview import PreviewBox
 
     boxes = []
     for stage, colour in zip(stages, (COLORS["train"], COLORS["val"]), strict=False):
         plan = stage.plan
-        unet = get_path(plan.template, BACKBONE)
-        rf = receptive_field(plan.value(f"{BACKBONE}.max_stride"), plan.output_stride,
-                             int(unet["kernel_size"]), int(unet["convs_per_block"]),
-                             bool(unet["middle_block"]))
+        rf = stage_receptive_field(plan)
         scale = plan.value("data_config.preprocessing.scale")
         boxes.append(PreviewBox(f"{plan.head_type} receptive field {rf / scale:.0f} px",
                                 rf / scale, colour, dashed=plan.stage == "centroids"))
@@ -198,7 +206,7 @@ def _preview_boxes(stages: list[StageResult]) -> list[PreviewBox]:
 def auto_config(labels_path: PathLike, budget_s: float | None = None,
                 output: PathLike | None = None, force: bool = False, device: str | None = None,
                 timing_s: float = 2.0, preview: bool = True,
-                model_type: str | None = None) -> AutoConfigResult:
+                model_type: str | None = None, backbone: str = "unet") -> AutoConfigResult:
     """Measure ``labels_path``, choose a configuration and (with ``output``) write it.
 
     Args:
@@ -213,12 +221,18 @@ def auto_config(labels_path: PathLike, budget_s: float | None = None,
             ``centroid``; instance types get a centroid model too, see
             :func:`~posekit.autoconfig.choices.asked_models`); every other choice still
             follows the labels.
+        backbone: ``"unet"`` (sleap-nn's, from scratch; the file stays readable by
+            sleap-nn) or ``"efficientnet_lite0"`` (posekit only: an ImageNet-pretrained
+            encoder in the UNet's place, same depth and output stride).
 
     Raises:
         DataError: the labels cannot be read or have nothing labelled.
         ConfigError: an output exists (without ``force``) or would replace the labels; a
             ``model_type`` the labels cannot train.
     """
+    if backbone not in BACKBONES:
+        raise ConfigError(f"config auto: backbone {backbone!r}; expected one of "
+                          f"{', '.join(BACKBONES)}.")
     labels = Path(labels_path).resolve()
     facts, data = measure_labels(labels)
     kind = choose_model_type(facts) if model_type is None else asked_model_type(facts,
@@ -233,7 +247,7 @@ def auto_config(labels_path: PathLike, budget_s: float | None = None,
     share = None if budget_s is None else budget_s / len(kind.value)
     stages: list[StageResult] = []
     for head_type, path in zip(kind.value, paths, strict=True):
-        plan = plan_stage(facts, head_type)
+        plan = plan_stage(facts, head_type, backbone=backbone)
         plan, settings, fit, step = _configure_stage(facts, plan, labels, share, device,
                                                      timing_s)
         header = _header(facts, plan, path, share, len(kind.value), kind)

@@ -8,6 +8,7 @@ module constants, documented in ``docs/auto.md``.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Generic, TypeVar
@@ -243,14 +244,28 @@ def receptive_field(max_stride: int, output_stride: int, kernel_size: int = 3,
     return int(net.receptive_field())
 
 
+@lru_cache(maxsize=64)
+def lite0_receptive_field(max_stride: int, output_stride: int, kernel_size: int = 3,
+                          convs_per_block: int = 2, middle_block: bool = True) -> int:
+    """Receptive field (model pixels) of the EfficientNet-Lite0 backbone with these settings
+    (:meth:`posekit.models.efficientnet_lite.EfficientNetLite0.receptive_field`;
+    ``middle_block`` is a UNet option and is ignored)."""
+    from posekit.models.efficientnet_lite import EfficientNetLite0
+
+    net = EfficientNetLite0(max_stride=max_stride, output_stride=output_stride,
+                            kernel_size=kernel_size, convs_per_block=convs_per_block)
+    return int(net.receptive_field())
+
+
 def choose_max_stride(animal_px: float, output_stride: int, kernel_size: int = 3,
-                      convs_per_block: int = 2, middle_block: bool = True) -> Choice[int]:
-    """The smallest UNet ``max_stride`` whose receptive field reaches :data:`RF_COVER` of
-    ``animal_px``."""
+                      convs_per_block: int = 2, middle_block: bool = True,
+                      field: Callable[..., int] = receptive_field) -> Choice[int]:
+    """The smallest ``max_stride`` whose receptive field (``field``: the UNet's, or
+    :func:`lite0_receptive_field`) reaches :data:`RF_COVER` of ``animal_px``."""
     for stride in MAX_STRIDES:
         if stride < output_stride:
             continue
-        rf = receptive_field(stride, output_stride, kernel_size, convs_per_block, middle_block)
+        rf = field(stride, output_stride, kernel_size, convs_per_block, middle_block)
         if rf >= animal_px:
             return Choice(stride, f"receptive field {rf} px covers the animal's p90 size "
                           f"{_fmt(animal_px)} px")
@@ -258,7 +273,7 @@ def choose_max_stride(animal_px: float, output_stride: int, kernel_size: int = 3
             return Choice(stride, f"receptive field {rf} px is within {1 - RF_COVER:.0%} of "
                           f"the animal's p90 size {_fmt(animal_px)} px")
     stride = MAX_STRIDES[-1]
-    rf = receptive_field(stride, output_stride, kernel_size, convs_per_block, middle_block)
+    rf = field(stride, output_stride, kernel_size, convs_per_block, middle_block)
     return Choice(stride, f"receptive field {rf} px, the largest offered, is smaller than the "
                   f"animal's p90 size {_fmt(animal_px)} px: lower the input scale")
 

@@ -20,6 +20,9 @@ from posekit.data.geometry import plan_input_size
 from posekit.model_types.registry import model_type_class
 
 BACKBONE = "model_config.backbone_config.unet"
+LITE0 = "model_config.backbone_config.efficientnet_lite0"
+#: The backbones ``config auto`` can write, by name: the config path of each.
+BACKBONES = {"unet": BACKBONE, "efficientnet_lite0": LITE0}
 PREP = "data_config.preprocessing"
 GEOM = "data_config.augmentation_config.geometric"
 INTENSITY = "data_config.augmentation_config.intensity"
@@ -48,6 +51,7 @@ class StagePlan:
         animal_px: the animal's p90 size in model pixels.
         window: the training window of a full-frame model (posekit-only, written to the
             sidecar's ``training_crops``), or ``None`` to train on whole frames.
+        backbone: ``"unet"`` or ``"efficientnet_lite0"``.
     """
 
     head_type: str
@@ -57,6 +61,12 @@ class StagePlan:
     input_hw: tuple[int, int]
     animal_px: float
     window: Choice[int] | None = None
+    backbone: str = "unet"
+
+    @property
+    def backbone_path(self) -> str:
+        """Config path of the backbone block (``model_config.backbone_config.<name>``)."""
+        return BACKBONES[self.backbone]
 
     @property
     def train_hw(self) -> tuple[int, int]:
@@ -67,9 +77,9 @@ class StagePlan:
     def output_stride(self) -> int:
         """The backbone's output stride: the chosen one, else the template's."""
         try:
-            return int(self.value(f"{BACKBONE}.output_stride"))
+            return int(self.value(f"{self.backbone_path}.output_stride"))
         except KeyError:
-            return int(get_path(self.template, f"{BACKBONE}.output_stride"))
+            return int(get_path(self.template, f"{self.backbone_path}.output_stride"))
 
     def value(self, path: str) -> Any:
         """The chosen value at ``path`` (KeyError when it was not chosen)."""
@@ -91,9 +101,11 @@ def _set(out: list[Setting], path: str, choice: Choice[Any]) -> None:
 
 
 def plan_stage(facts: LabelFacts, head_type: str,
-               scale_choice: Choice[float] | None = None) -> StagePlan:
+               scale_choice: Choice[float] | None = None, backbone: str = "unet") -> StagePlan:
     """Choose scale, max_stride, crop, sigmas and augmentation for one model
-    (``scale_choice`` replaces the rule's input scale, e.g. a budget's lower one)."""
+    (``scale_choice`` replaces the rule's input scale, e.g. a budget's lower one;
+    ``backbone`` "efficientnet_lite0" puts the ImageNet-pretrained encoder in the UNet's
+    place, see :func:`on_lite0`)."""
     template = yaml.safe_load(init_config(head_type))
     kind = model_type_class(head_type)
     stage = kind.stage
@@ -112,7 +124,9 @@ def plan_stage(facts: LabelFacts, head_type: str,
     scale = scale_choice or rules.choose_scale(facts.size.p90, stage)
     _set(out, f"{PREP}.scale", scale)
     animal_px = facts.size.p90 * scale.value
-    max_stride = rules.choose_max_stride(animal_px, out_stride, **net)
+    field = (rules.lite0_receptive_field if backbone == "efficientnet_lite0"
+             else rules.receptive_field)
+    max_stride = rules.choose_max_stride(animal_px, out_stride, **net, field=field)
     _set(out, f"{BACKBONE}.max_stride", max_stride)
     window = None
     if stage == "instances":
@@ -135,8 +149,39 @@ def plan_stage(facts: LabelFacts, head_type: str,
         _set(out, f"{head}.class_vectors.output_stride",
              Choice(max_stride.value, "reads the deepest features: equals max_stride"))
     _augmentation(out, facts)
-    return StagePlan(head_type, stage, template, tuple(out), tuple(input_hw), animal_px,
+    plan = StagePlan(head_type, stage, template, tuple(out), tuple(input_hw), animal_px,
                      window)
+    return on_lite0(plan) if backbone == "efficientnet_lite0" else plan
+
+
+def on_lite0(plan: StagePlan) -> StagePlan:
+    """``plan`` (planned with the Lite0 encoder's receptive field) with the
+    EfficientNet-Lite0 backbone block in the UNet's place: the same max_stride, output stride
+    and channels, ImageNet weights."""
+    template = json_copy(plan.template)
+    unet = get_path(template, BACKBONE)
+    template["model_config"]["backbone_config"] = {
+        "unet": None, "convnext": None, "swint": None,
+        "efficientnet_lite0": {
+            "pre_trained_weights": "imagenet", "max_stride": unet["max_stride"],
+            "in_channels": unet["in_channels"], "kernel_size": unet["kernel_size"],
+            "filters_rate": 2.0, "convs_per_block": unet["convs_per_block"],
+            "up_interpolate": unet["up_interpolate"], "output_stride": unet["output_stride"]}}
+    settings = [Setting(LITE0 + s.path[len(BACKBONE):], s.value, s.reason)
+                if s.path.startswith(BACKBONE + ".") else s for s in plan.settings]
+    settings.append(Setting(f"{LITE0}.pre_trained_weights", "imagenet", LITE0_REASON))
+    return StagePlan(plan.head_type, plan.stage, template, tuple(settings), plan.input_hw,
+                     plan.animal_px, plan.window, backbone="efficientnet_lite0")
+
+
+#: Why ``config auto --backbone efficientnet_lite0`` starts from ImageNet weights.
+LITE0_REASON = ("ImageNet weights shipped with posekit; fewer large errors than the UNet "
+                "from scratch in the same minutes (docs/auto.md)")
+
+
+def json_copy(data: dict[str, Any]) -> dict[str, Any]:
+    """A deep copy of plain YAML data."""
+    return yaml.safe_load(yaml.safe_dump(data))
 
 
 def _augmentation(out: list[Setting], facts: LabelFacts) -> None:

@@ -25,6 +25,10 @@ def auto_cmd(
         "centered_instance, bottomup, multi_class_bottomup or multi_class_topdown (top-down "
         "types add a centroid model); everything else is still chosen from the labels.")
     ] = None,
+    backbone: Annotated[str, typer.Option(
+        "--backbone", help="unet (sleap-nn's, from scratch; the file stays readable by "
+        "sleap-nn) or efficientnet_lite0 (posekit only: ImageNet-pretrained encoder, fewer "
+        "large errors in the same minutes on small label sets).")] = "unet",
 ) -> None:
     """Measure the labels (frame and animal sizes, animals per frame, tracks, orientation)
     and write a commented sleap-nn config whose every chosen value says why.
@@ -36,7 +40,7 @@ def auto_cmd(
 
     budget_s = parse_duration(budget) if budget is not None else None
     result = auto_config(labels, budget_s=budget_s, output=output, force=force, device=device,
-                         preview=not no_preview, model_type=model_type)
+                         preview=not no_preview, model_type=model_type, backbone=backbone)
     typer.echo(f"model type: {', '.join(result.model_type.value)} "
                f"({result.model_type.reason})")
     for stage in result.stages:

@@ -17,14 +17,24 @@ from typing import Any
 import yaml
 
 from posekit import __version__
-from posekit.config.schema import INTERNAL, MASK, TrainingJobConfig, WandBConfig, ZMQConfig
+from posekit.config.schema import (
+    INTERNAL,
+    MASK,
+    BackboneConfig,
+    TrainingJobConfig,
+    WandBConfig,
+    ZMQConfig,
+)
 from posekit.config.validation import check_config
 from posekit.errors import ConfigError
 from posekit.utils import atomic_write_text
 
-# Keys written only when they hold a value (old-style addresses kept for non-loopback hosts).
+# Keys written only when they hold a value: old-style addresses (kept for non-loopback
+# hosts) and posekit's own backbone, so that every other saved config stays readable by
+# sleap-nn.
 _OMIT_WHEN_NULL: dict[type, tuple[str, ...]] = {
     ZMQConfig: ("publish_address", "controller_address"),
+    BackboneConfig: ("efficientnet_lite0",),
 }
 
 

