@@ -7,6 +7,8 @@ wall-clock budget for training:
 * ``posekit-auto``: ``posekit config auto TRAIN --budget B`` then ``posekit train CONFIG
   --budget B`` (a top-down choice trains its two stages one after the other, splitting the
   budget as the generated configs say);
+* ``posekit-auto-lite0`` (on request): the same with ``config auto --backbone
+  efficientnet_lite0`` (the ImageNet-pretrained encoder);
 * ``sleap-nn-auto``: the configuration sleap-nn 0.3.5's own generator recommends for the
   data (``sleap-nn config TRAIN --auto``), trained by sleap-nn and stopped at the budget
   (Ctrl-C, as a user would; sleap-nn keeps its best checkpoint);
@@ -258,6 +260,9 @@ def main() -> int:
             budget_s = minutes * 60
             if arm == "posekit-auto":
                 res = arm_posekit(train, val, args.work, budget_s)
+            elif arm == "posekit-auto-lite0":
+                res = arm_posekit(train, val, args.work, budget_s, name=arm,
+                                  auto_args=("--backbone", "efficientnet_lite0"))
             elif arm == "sleap-nn-auto":
                 res = arm_sleap_nn(arm, generated, train, val, args.work, budget_s, exe)
             else:

@@ -60,22 +60,30 @@ def test_receptive_field_about_the_animal_size() -> None:
     assert rules.choose_max_stride(103.0, 4).value == 16  # 92 px is < 90 % of 103 px
 
 
-def test_single_instance_maps_on_a_coarser_grid(small_facts, large_facts) -> None:
+def test_single_peak_maps_on_a_coarser_grid(small_facts, large_facts) -> None:
     alone = plan_stage(large_facts, "single_instance")
     head = "model_config.head_configs.single_instance.confmaps"
-    assert alone.output_stride == rules.SINGLE_INSTANCE_OUTPUT_STRIDE == 4
+    assert alone.output_stride == rules.SINGLE_PEAK_OUTPUT_STRIDE == 4
     assert alone.value(f"{head}.output_stride") == 4
     # the spread stays the same in model pixels: 5 px are 1.25 cells of 4 px
     px = float(np.clip(rules.SIGMA_FRACTION * alone.animal_px, *rules.SIGMA_PX))
     assert alone.value(f"{head}.sigma") == pytest.approx(round(px / 4, 2))
-    # the other model types keep their template's grid (a coarser one was not measured)
-    crop_model = plan_stage(small_facts, "centered_instance")
-    assert crop_model.output_stride == 2
+    # the instance stage of a top-down model finds one peak per part too
+    for head_type in ("centered_instance", "multi_class_topdown"):
+        crop_model = plan_stage(small_facts, head_type)
+        assert crop_model.output_stride == 4
+        assert crop_model.value(f"{BACKBONE}.output_stride") == 4
+        assert crop_model.value(f"model_config.head_configs.{head_type}.confmaps."
+                                "output_stride") == 4
+        assert crop_model.value("data_config.preprocessing.crop_size") % 4 == 0
+    # models that find many peaks keep their template's grid
+    centroid = plan_stage(small_facts, "centroid")
+    assert centroid.output_stride == 2
     with pytest.raises(KeyError):
-        crop_model.value(f"{BACKBONE}.output_stride")
-    assert rules.choose_output_stride("alone", False, 2) is None  # bottom-up: many peaks
-    assert rules.choose_output_stride("instances", True, 2) is None  # crop models
-    assert rules.choose_output_stride("alone", True, 8) is None  # never finer
+        centroid.value(f"{BACKBONE}.output_stride")
+    assert rules.choose_output_stride(False, 2) is None  # centroid, bottom-up: many peaks
+    assert rules.choose_output_stride(True, 2).value == 4  # single instance, crop models
+    assert rules.choose_output_stride(True, 8) is None  # never finer
 
 
 def test_crop_holds_the_whole_animal(small_facts) -> None:

@@ -41,12 +41,17 @@ MAX_STRIDES = (8, 16, 32, 64)
 #: field made 1.5-1.8x the steps of the next depth (212 px) in a 60 s budget and had the
 #: lower error on 3 of 3 datasets (``benchmarks/output_stride.py``).
 RF_COVER = 0.9
-#: Single-instance models predict their maps on this coarser grid (sleap-nn's templates use 2)
-#: and find sub-pixel peaks by integral refinement: in the same budget a stride-4 model made
-#: 1.4-1.6x the steps of a stride-2 one, had the higher PCK@5px and OKS mAP in 6 of 6
-#: synthetic runs and the lower mean error in 5, and was better on every number on the
-#: reaching data; stride 8 was worse than 4 everywhere (``benchmarks/output_stride.py``).
-SINGLE_INSTANCE_OUTPUT_STRIDE = 4
+#: Models that find one peak per part (single instance, and the instance stage of top-down
+#: models) predict their maps on this coarser grid (sleap-nn's templates use 2) and find
+#: sub-pixel peaks by integral refinement. Single instance: in the same budget a stride-4
+#: model made 1.4-1.6x the steps of a stride-2 one, had the higher PCK@5px and OKS mAP in 6
+#: of 6 synthetic runs and the lower mean error in 5, and was better on every number on the
+#: reaching data; stride 8 was worse than 4 everywhere. Top-down instance models on the real
+#: two-fly data (centered instance twice, with identity classes once): 1.1-1.3x the steps, a
+#: lower mean error in 3 of 3 runs (3.4-4.4 px against 6.0-7.2) and a higher OKS mAP in 3 of 3
+#: (0.55-0.67 against 0.00-0.54); on easy synthetic crops, where both grids reach ~1 px,
+#: stride 2 was finer on 2 of 3 datasets (``benchmarks/output_stride.py``).
+SINGLE_PEAK_OUTPUT_STRIDE = 4
 #: Confidence-map spread: this fraction of the animal's size, within SIGMA_PX (model pixels).
 #: The floor is sleap-nn's sample spread (2.5 cells at stride 2): narrower maps leave the
 #: all-zero start later (a 2.5 px spread found nothing in 45 s where 5 px did).
@@ -312,15 +317,15 @@ def choose_training_window(crop: int, input_hw: tuple[int, int], max_stride: int
                   "input's pixels; inference still reads whole frames")
 
 
-def choose_output_stride(stage: str, single_peak: bool, template_stride: int
-                         ) -> Choice[int] | None:
-    """Output stride of the maps of a model that reads whole frames and finds one peak per
-    part (``stage`` ``"alone"``, ``single_peak``: single instance):
-    :data:`SINGLE_INSTANCE_OUTPUT_STRIDE`; ``None`` for the other model types, which keep
-    their template's grid (not measured), and never finer than the template."""
-    if stage != "alone" or not single_peak or template_stride >= SINGLE_INSTANCE_OUTPUT_STRIDE:
+def choose_output_stride(single_peak: bool, template_stride: int) -> Choice[int] | None:
+    """Output stride of the maps of a model that finds one peak per part (``single_peak``:
+    single instance, or the instance stage of a top-down model):
+    :data:`SINGLE_PEAK_OUTPUT_STRIDE`; ``None`` for the models that find many peaks
+    (centroid, bottom-up), which keep their template's grid, and never finer than the
+    template."""
+    if not single_peak or template_stride >= SINGLE_PEAK_OUTPUT_STRIDE:
         return None
-    return Choice(SINGLE_INSTANCE_OUTPUT_STRIDE,
+    return Choice(SINGLE_PEAK_OUTPUT_STRIDE,
                   "coarser grid, sub-pixel peaks by integral refinement: more steps in a "
                   f"budget and lower error than stride {template_stride} (docs/auto.md)")
 

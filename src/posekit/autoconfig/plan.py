@@ -116,7 +116,7 @@ def plan_stage(facts: LabelFacts, head_type: str,
            "convs_per_block": int(unet["convs_per_block"]),
            "middle_block": bool(unet["middle_block"])}
     out: list[Setting] = []
-    coarser = rules.choose_output_stride(stage, kind.single_peak, out_stride)
+    coarser = rules.choose_output_stride(kind.single_peak, out_stride)
     if coarser is not None:
         out_stride = coarser.value
         _set(out, f"{BACKBONE}.output_stride", coarser)
