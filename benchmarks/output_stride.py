@@ -13,6 +13,10 @@ scored by the same code (missing points counted).
 
 * ``synthetic``: posekit's renderer, 160 px mice in 320 px frames, 80 training and 40
   held-out frames from another recording, one dataset per seed;
+* ``openfield``: ``time_to_accuracy.py``'s synthetic data (seed 0): one 130 px mouse in a
+  480 px field with a drifting striped occluder whose end looks like a tail tip, 120
+  training and 40 held-out frames; with ``--strides 4:8,4:16,4:32`` it asks whether a
+  receptive field the size of the animal is enough context to reject such a distractor;
 * ``reaching``: the side-by-side benchmark's split of ``reaching.pkg.slp``;
 * ``topdown``: top-down models (``config auto --model-type centered_instance``, or the
   type ``--model-type`` names) on posekit's renderer, 64 px mice (74 px with legs and tail)
@@ -24,6 +28,8 @@ scored by the same code (missing points counted).
     .venv/bin/python benchmarks/output_stride.py --data synthetic --seeds 0,1,2 --budget 60 \
         --strides 2:8,4:8,4:16 --out benchmarks/results/output_stride.synthetic.max_stride.json
     .venv/bin/python benchmarks/output_stride.py --data reaching --budget 300
+    .venv/bin/python benchmarks/output_stride.py --data openfield --budget 300 \
+        --strides 4:8,4:16,4:32
     .venv/bin/python benchmarks/output_stride.py --data topdown --seeds 0,1,2 --budget 90 \
         --strides 2,4
     .venv/bin/python benchmarks/output_stride.py --data flies --budget 240 --strides 2,4
@@ -48,7 +54,14 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bench_vs_sleap_nn import evaluate, log, make_split
 from flies_time_to_accuracy import make_fly_split, score_flies
-from time_to_accuracy import DATA, POSEKIT, run_logged, write_report
+from time_to_accuracy import (
+    DATA,
+    POSEKIT,
+    SYNTHETIC_SCENE,
+    render_split,
+    run_logged,
+    write_report,
+)
 
 BACKBONE = "model_config.backbone_config.unet"
 
@@ -72,16 +85,8 @@ def with_output_stride(cfg: dict, stride: int, max_stride: int | None = None) ->
 
 def synthetic_split(work: Path, seed: int) -> tuple[Path, Path]:
     """Training and held-out recordings of one synthetic mouse dataset."""
-    from posekit.io.synthetic import SynthSpec, write_dataset
-
-    folder = work / f"synthetic{seed}"
-    folder.mkdir(parents=True, exist_ok=True)
-    spec = {"height": 320, "width": 320, "animal_size": 0.5, "occluders": 0}
-    train, val = folder / "train.pkg.slp", folder / "val.pkg.slp"
-    if not (train.is_file() and val.is_file()):
-        write_dataset(SynthSpec(n_frames=80, seed=100 + 2 * seed, **spec), train)
-        write_dataset(SynthSpec(n_frames=40, seed=101 + 2 * seed, **spec), val)
-    return train, val
+    scene = {"height": 320, "width": 320, "animal_size": 0.5, "occluders": 0}
+    return render_split(work / f"synthetic{seed}", scene, 100 + 2 * seed)
 
 
 def run_arm(cfg: dict, stride: int, max_stride: int, folder: Path, val: Path,
@@ -130,16 +135,8 @@ def choose_config(train: Path, folder: Path, budget_s: float, *auto_args: str,
 def topdown_split(work: Path, seed: int) -> tuple[Path, Path]:
     """Training and held-out recordings of one synthetic dataset of small mice in big
     frames (``config auto`` chooses top-down for them)."""
-    from posekit.io.synthetic import SynthSpec, write_dataset
-
-    folder = work / f"topdown{seed}"
-    folder.mkdir(parents=True, exist_ok=True)
-    spec = {"height": 384, "width": 384, "animal_size": 1 / 6, "occluders": 0}
-    train, val = folder / "train.pkg.slp", folder / "val.pkg.slp"
-    if not (train.is_file() and val.is_file()):
-        write_dataset(SynthSpec(n_frames=80, seed=200 + 2 * seed, **spec), train)
-        write_dataset(SynthSpec(n_frames=40, seed=201 + 2 * seed, **spec), val)
-    return train, val
+    scene = {"height": 384, "width": 384, "animal_size": 1 / 6, "occluders": 0}
+    return render_split(work / f"topdown{seed}", scene, 200 + 2 * seed)
 
 
 def dataset(name: str, work: Path, seed: int) -> tuple[Path, Path]:
@@ -148,6 +145,9 @@ def dataset(name: str, work: Path, seed: int) -> tuple[Path, Path]:
         return synthetic_split(work, seed)
     if name == "topdown":
         return topdown_split(work, seed)
+    if name == "openfield":  # time_to_accuracy.py's synthetic data for seed 0
+        return render_split(work / f"openfield{seed}", SYNTHETIC_SCENE, 300 + 2 * seed,
+                            n_train=120)
     if name == "flies":
         return make_fly_split(work)
     return make_split(DATA, work, seed=0)
@@ -155,7 +155,7 @@ def dataset(name: str, work: Path, seed: int) -> tuple[Path, Path]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", choices=("synthetic", "reaching", "topdown", "flies"),
+    parser.add_argument("--data", choices=("synthetic", "openfield", "reaching", "topdown", "flies"),
                         default="synthetic")
     parser.add_argument("--model-type", default="centered_instance",
                         choices=("centered_instance", "multi_class_topdown"),
@@ -173,7 +173,7 @@ def main() -> int:
     out = args.out or ROOT / "benchmarks" / "results" / f"output_stride.{args.data}.json"
     arms = [tuple(int(v) for v in a.split(":")) for a in args.strides.split(",")]
     seeds = ([int(s) for s in args.seeds.split(",")]
-             if args.data in ("synthetic", "topdown") else [0])
+             if args.data in ("synthetic", "openfield", "topdown") else [0])
     topdown = args.data in ("topdown", "flies")
     args.work.mkdir(parents=True, exist_ok=True)
     results = []

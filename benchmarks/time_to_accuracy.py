@@ -13,7 +13,13 @@ wall-clock budget for training:
   data (``sleap-nn config TRAIN --auto``), trained by sleap-nn and stopped at the budget
   (Ctrl-C, as a user would; sleap-nn keeps its best checkpoint);
 * ``sleap-nn-sample``: sleap-nn's sample configuration for the data (the reaching YAML in
-  ``../shared/data/sleap_nn_configs``), the same way.
+  ``../shared/data/sleap_nn_configs``; for the synthetic data the medium-receptive-field
+  single-instance sample), the same way.
+
+``--data reaching`` (default) is the side-by-side benchmark's split of the real reaching
+labels; ``--data synthetic`` renders one mouse in a 480 px open field with posekit's renderer
+(120 training frames, 40 held-out frames of another recording; exact labels, so the error
+is not bounded by labelling noise).
 
 All models predict the validation frames with their own tool and are scored by the same code
 (`bench_vs_sleap_nn.paired_accuracy` / `evaluate`: missing points counted). sleap-nn is
@@ -21,6 +27,11 @@ installed in a throw-away virtual environment (``--sleap-nn-venv``), never a pos
 dependency.
 
     .venv/bin/python benchmarks/time_to_accuracy.py --budgets 5,15,30 --arms posekit-auto,sleap-nn-auto,sleap-nn-sample
+    .venv/bin/python benchmarks/time_to_accuracy.py --data synthetic --budgets 5,15,30 \
+        --arms-at 15=posekit-auto,sleap-nn-sample --arms-at 30=posekit-auto,sleap-nn-sample
+
+``--resume`` keeps the results already in the output file and runs only the missing
+(budget, arm) pairs, so a long run can be done in parts.
 
 Writes ``benchmarks/results/time_to_accuracy.<data>.json`` and a plot of error against time.
 """
@@ -54,6 +65,30 @@ from bench_vs_sleap_nn import (
 DATA = ROOT.parent / "shared" / "data"
 POSEKIT = Path(sys.executable).with_name("posekit")
 SAMPLE_CONFIG = DATA / "sleap_nn_configs" / "reaching_single_instance.initial_config.yaml"
+#: sleap-nn's sample configuration for each dataset's model type.
+SAMPLE_CONFIGS = {
+    "reaching": SAMPLE_CONFIG,
+    "synthetic": DATA / "sleap_nn_configs" / "sample_configs"
+    / "config_single_instance_unet_medium_rf.yaml",
+}
+#: The synthetic dataset: one mouse (about 130 px long, 150 px with legs and tail) walking
+#: quickly in a 480 px open field with a drifting occluder, exact labels.
+SYNTHETIC_SCENE = {"height": 480, "width": 480, "animal_size": 0.25, "speed": 0.1}
+
+
+def render_split(folder: Path, scene: dict, first_seed: int, n_train: int = 80,
+                 n_val: int = 40) -> tuple[Path, Path]:
+    """Training labels and held-out labels (another recording of the same ``scene``, seed
+    ``first_seed + 1``) rendered by posekit's renderer into ``folder`` (frames embedded);
+    kept when they are already there."""
+    from posekit.io.synthetic import SynthSpec, write_dataset
+
+    folder.mkdir(parents=True, exist_ok=True)
+    train, val = folder / "train.pkg.slp", folder / "val.pkg.slp"
+    if not (train.is_file() and val.is_file()):
+        write_dataset(SynthSpec(n_frames=n_train, seed=first_seed, **scene), train)
+        write_dataset(SynthSpec(n_frames=n_val, seed=first_seed + 1, **scene), val)
+    return train, val
 
 
 def run_logged(cmd: list[str], cwd: Path, log_path: Path, limit_s: float | None = None) -> dict:
@@ -231,51 +266,75 @@ def plot(results: list[dict], path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
-def common_arguments(doc: str, data: str, budgets: str, arms: str) -> argparse.ArgumentParser:
-    """The options every time-to-accuracy benchmark takes (``data`` names the outputs)."""
+def common_arguments(doc: str, data: str | None, budgets: str,
+                     arms: str) -> argparse.ArgumentParser:
+    """The options every time-to-accuracy benchmark takes (``data`` names the outputs; with
+    ``None`` the caller names them, ``--work`` and ``--out`` default to ``None``)."""
     parser = argparse.ArgumentParser(description=doc.split("\n")[0])
     parser.add_argument("--budgets", default=budgets, help="CPU minutes, comma-separated")
     parser.add_argument("--arms", default=arms)
-    parser.add_argument("--work", type=Path,
-                        default=ROOT / "benchmarks" / "results" / f"work_tta_{data}")
+    parser.add_argument("--work", type=Path, default=data and
+                        ROOT / "benchmarks" / "results" / f"work_tta_{data}")
     parser.add_argument("--sleap-nn-venv", type=Path, default=Path("/tmp/snvenv"))
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" /
+    parser.add_argument("--out", type=Path, default=data and ROOT / "benchmarks" / "results" /
                         f"time_to_accuracy.{data}.json")
     parser.add_argument("--note", default="", help="conditions to record (machine load...)")
     return parser
 
 
+def run_arm(arm: str, data: str, train: Path, val: Path, work: Path, budget_s: float,
+            exe: Path | None, generated: list[Path]) -> dict:
+    """Train and score one arm at one budget."""
+    if arm == "posekit-auto":
+        return arm_posekit(train, val, work, budget_s)
+    if arm == "posekit-auto-lite0":
+        return arm_posekit(train, val, work, budget_s, name=arm,
+                           auto_args=("--backbone", "efficientnet_lite0"))
+    if arm == "sleap-nn-auto":
+        return arm_sleap_nn(arm, generated, train, val, work, budget_s, exe)
+    return arm_sleap_nn(arm, [SAMPLE_CONFIGS[data]], train, val, work, budget_s, exe)
+
+
 def main() -> int:
-    args = common_arguments(__doc__, "reaching", "5,15,30",
-                            "posekit-auto,sleap-nn-auto,sleap-nn-sample").parse_args()
+    parser = common_arguments(__doc__, None, "5,15,30",
+                              "posekit-auto,sleap-nn-auto,sleap-nn-sample")
+    parser.add_argument("--data", choices=sorted(SAMPLE_CONFIGS), default="reaching")
+    parser.add_argument("--arms-at", action="append", default=[], metavar="MIN=ARMS",
+                        help="other arms at one budget, e.g. 30=posekit-auto,sleap-nn-sample")
+    parser.add_argument("--resume", action="store_true",
+                        help="keep the results already in --out and run only the missing "
+                        "(budget, arm) pairs; pairing and plot cover them all")
+    args = parser.parse_args()
+    arms_at = {float(k): v.split(",") for k, v in (a.split("=") for a in args.arms_at)}
+    args.work = args.work or ROOT / "benchmarks" / "results" / f"work_tta_{args.data}"
+    args.out = args.out or ROOT / "benchmarks" / "results" / f"time_to_accuracy.{args.data}.json"
     args.work.mkdir(parents=True, exist_ok=True)
-    train, val = make_split(DATA, args.work, seed=0)
-    arms = args.arms.split(",")
-    exe = ensure_sleap_nn(args.sleap_nn_venv) if any(a.startswith("sleap-nn") for a in arms) \
-        else None
-    generated = sleap_nn_auto_configs(train, args.work, exe) if "sleap-nn-auto" in arms else []
-    results = []
-    for minutes in [float(b) for b in args.budgets.split(",")]:
-        for arm in arms:  # the tools take turns at each budget
-            budget_s = minutes * 60
-            if arm == "posekit-auto":
-                res = arm_posekit(train, val, args.work, budget_s)
-            elif arm == "posekit-auto-lite0":
-                res = arm_posekit(train, val, args.work, budget_s, name=arm,
-                                  auto_args=("--backbone", "efficientnet_lite0"))
-            elif arm == "sleap-nn-auto":
-                res = arm_sleap_nn(arm, generated, train, val, args.work, budget_s, exe)
-            else:
-                res = arm_sleap_nn(arm, [SAMPLE_CONFIG], train, val, args.work, budget_s, exe)
-            log(f"{arm} at {minutes:g} min: {res['accuracy']}")
-            results.append(res)
-            args.out.write_text(json.dumps({"results": results}, indent=1))
-    for minutes in {r["budget_s"] for r in results}:
-        same = [r for r in results if r["budget_s"] == minutes and r.get("predictions")]
+    if args.data == "synthetic":
+        train, val = render_split(args.work / "synthetic", SYNTHETIC_SCENE, 300, n_train=120)
+    else:
+        train, val = make_split(DATA, args.work, seed=0)
+    results = (json.loads(args.out.read_text())["results"]
+               if args.resume and args.out.is_file() else [])
+    done = {(r["budget_s"], r["arm"]) for r in results}
+    todo = [(minutes, arm) for minutes in (float(b) for b in args.budgets.split(","))
+            for arm in arms_at.get(minutes, args.arms.split(","))  # the tools take turns
+            if (minutes * 60, arm) not in done]
+    exe = ensure_sleap_nn(args.sleap_nn_venv) \
+        if any(arm.startswith("sleap-nn") for _, arm in todo) else None
+    generated = sleap_nn_auto_configs(train, args.work, exe) \
+        if any(arm == "sleap-nn-auto" for _, arm in todo) else []
+    for minutes, arm in todo:
+        res = run_arm(arm, args.data, train, val, args.work, minutes * 60, exe, generated)
+        log(f"{arm} at {minutes:g} min: {res['accuracy']}")
+        results.append(res)
+        args.out.write_text(json.dumps({"results": results}, indent=1))
+    for budget_s in {r["budget_s"] for r in results}:
+        same = [r for r in results if r["budget_s"] == budget_s and r.get("predictions")
+                and not r.get("discarded")]
         paired = paired_accuracy(val, {r["arm"]: Path(r["predictions"]) for r in same})
         for r in same:
             r["paired"] = {**paired[r["arm"]], "gt_points": paired["gt_points"]}
-    write_report(args.out, results, args.note, data="reaching", split=[str(train), str(val)])
+    write_report(args.out, results, args.note, data=args.data, split=[str(train), str(val)])
     plot(results, args.out.with_suffix(".png"))
     log(f"wrote {args.out}")
     return 0

@@ -97,6 +97,8 @@ def test_crop_holds_the_whole_animal(small_facts) -> None:
     assert crop >= 2 * reach + 4  # any rotation stays inside, with a margin
     assert crop < 2 * reach + 4 + 2 * stride + 1  # and not much more
     assert plan.input_hw == (crop, crop)
+    # the template's lower bound (100 px) would read as larger than the chosen crop
+    assert plan.value("data_config.preprocessing.min_crop_size") == crop
 
 
 def test_centroid_scales_down_more_than_instance_model(small_facts, large_facts) -> None:

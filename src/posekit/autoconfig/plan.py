@@ -132,6 +132,8 @@ def plan_stage(facts: LabelFacts, head_type: str,
     if stage == "instances":
         crop = rules.choose_crop_size(facts.points, scale.value, max_stride.value)
         _set(out, f"{PREP}.crop_size", crop)
+        _set(out, f"{PREP}.min_crop_size", Choice(
+            crop.value, "the chosen crop_size (used only when crop_size is null)"))
         input_hw = (crop.value, crop.value)
     else:
         input_hw = plan_input_size([facts.frame_hw], scale.value, max_stride=max_stride.value)
