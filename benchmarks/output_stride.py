@@ -57,7 +57,7 @@ from flies_time_to_accuracy import make_fly_split, score_flies
 from time_to_accuracy import (
     DATA,
     POSEKIT,
-    SYNTHETIC_SCENE,
+    open_field_split,
     render_split,
     run_logged,
     write_report,
@@ -146,8 +146,7 @@ def dataset(name: str, work: Path, seed: int) -> tuple[Path, Path]:
     if name == "topdown":
         return topdown_split(work, seed)
     if name == "openfield":  # time_to_accuracy.py's synthetic data for seed 0
-        return render_split(work / f"openfield{seed}", SYNTHETIC_SCENE, 300 + 2 * seed,
-                            n_train=120)
+        return open_field_split(work, seed)
     if name == "flies":
         return make_fly_split(work)
     return make_split(DATA, work, seed=0)

@@ -91,6 +91,13 @@ def render_split(folder: Path, scene: dict, first_seed: int, n_train: int = 80,
     return train, val
 
 
+def open_field_split(work: Path, seed: int = 0) -> tuple[Path, Path]:
+    """The synthetic open-field dataset (``SYNTHETIC_SCENE``, 120 training and 40 held-out
+    frames) for ``seed``, in ``work/openfield<seed>``."""
+    return render_split(work / f"openfield{seed}", SYNTHETIC_SCENE, 300 + 2 * seed,
+                        n_train=120)
+
+
 def run_logged(cmd: list[str], cwd: Path, log_path: Path, limit_s: float | None = None) -> dict:
     """Run ``cmd``; after ``limit_s`` seconds send Ctrl-C (SIGINT) and wait for it to stop."""
     start = time.perf_counter()
@@ -310,7 +317,7 @@ def main() -> int:
     args.out = args.out or ROOT / "benchmarks" / "results" / f"time_to_accuracy.{args.data}.json"
     args.work.mkdir(parents=True, exist_ok=True)
     if args.data == "synthetic":
-        train, val = render_split(args.work / "synthetic", SYNTHETIC_SCENE, 300, n_train=120)
+        train, val = open_field_split(args.work)
     else:
         train, val = make_split(DATA, args.work, seed=0)
     results = (json.loads(args.out.read_text())["results"]
