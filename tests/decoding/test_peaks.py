@@ -7,8 +7,13 @@ import pytest
 import torch
 
 from posekit.data.targets import make_confmaps
+from posekit.decoding.peaks import (
+    find_global_peaks,
+    find_local_peaks,
+    find_peak_candidates,
+    refine_peak_offsets,
+)
 from posekit.errors import ConfigError, DataError
-from posekit.decoding.peaks import find_global_peaks, find_local_peaks, refine_peak_offsets
 
 NAN = float("nan")
 
@@ -184,6 +189,27 @@ def test_bad_options_raise():
         find_global_peaks(torch.zeros(4, 4), 1)
 
 
+def test_peak_candidates_are_the_highest_local_maxima_best_first():
+    """Three peaks of one channel (heights 1, 0.6, 0.3) and a lone peak in the other: the
+    candidates are the local maxima in falling order at their sub-pixel positions, the first
+    is the global peak, and the rest are below-threshold ``NaN`` points with score 0."""
+    spots = torch.tensor([[[30.3, 40.7], [100.2, 60.1], [60.0, 110.5]]])  # (1, 3, 2)
+    maps = make_confmaps(spots[:, None], (40, 40), 4, 5.0)  # one map per spot
+    first = (maps[:, 0] + 0.6 * maps[:, 1] + 0.3 * maps[:, 2])[:, None]
+    maps = torch.cat((first, maps[:, :1]), dim=1)  # channel 1: only the first spot
+    points, scores = find_peak_candidates(maps, 4, n_candidates=4, threshold=0.2)
+    assert points.shape == (1, 2, 4, 2) and scores.shape == (1, 2, 4)
+    np.testing.assert_allclose(scores[0, 0, :3], [1.0, 0.6, 0.3], atol=0.08)  # cell values
+    np.testing.assert_allclose(points[0, 0, :3], spots[0], atol=0.15)
+    assert scores[0, 0, 3] == 0 and torch.isnan(points[0, 0, 3]).all()
+    top, top_scores = find_global_peaks(maps, 4, 0.2)
+    torch.testing.assert_close(points[:, :, 0], top)
+    torch.testing.assert_close(scores[:, :, 0], top_scores)
+    assert torch.isnan(points[0, 1, 1:]).all() and (scores[0, 1, 1:] == 0).all()
+    with pytest.raises(ConfigError, match="n_candidates"):
+        find_peak_candidates(maps, 4, n_candidates=0)
+
+
 @pytest.mark.filterwarnings("ignore::UserWarning", "ignore::DeprecationWarning")
 def test_peak_finders_export_to_onnx_with_dynamic_shapes(tmp_path):
     """The inference graph exports both finders; the exported ops must match eager mode."""
@@ -193,7 +219,8 @@ def test_peak_finders_export_to_onnx_with_dynamic_shapes(tmp_path):
     class Finders(torch.nn.Module):
         def forward(self, maps: torch.Tensor, threshold: torch.Tensor):
             points, scores = find_global_peaks(maps, 4, threshold)
-            return (points, scores, *find_local_peaks(maps, 4, threshold))
+            return (points, scores, *find_local_peaks(maps, 4, threshold),
+                    *find_peak_candidates(maps, 4, 3, threshold))
 
     example = make_confmaps(random_points(2, 3, 4, 40, seed=1), (40, 40), 4, 5.0)
     path = tmp_path / "finders.onnx"

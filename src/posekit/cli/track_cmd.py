@@ -10,7 +10,7 @@ import typer
 from posekit.errors import ConfigError
 
 INFERENCE_OPTIONS = ("peak_threshold", "max_instances", "batch_size", "refinement", "backend",
-                     "device", "precision", "grouping", "class_grouping")
+                     "device", "precision", "grouping", "class_grouping", "skeleton_check")
 
 
 def _inference_file(path: Path | None) -> tuple[dict[str, Any], dict[str, Any] | None]:
@@ -155,6 +155,10 @@ def track_cmd(
     min_track_length: Annotated[int | None, typer.Option(help="Post-pass: drop shorter tracks.")] = None,
     max_gap: Annotated[int | None, typer.Option(help="Post-pass: fill gaps up to this many "
                                                 "frames.")] = None,
+    skeleton_check: Annotated[bool | None, typer.Option(
+        "--skeleton-check/--no-skeleton-check", help="Single-instance models: choose among "
+        "each node's highest peaks by the training labels' bone lengths and drop points no "
+        "bone supports (default on).")] = None,
     gt_centroids: Annotated[bool, typer.Option("--gt-centroids", help="Centered-instance model "
                                                "alone: crop around the labels' anchors.")] = False,
     grouping: Annotated[list[str] | None, typer.Option(
@@ -172,7 +176,7 @@ def track_cmd(
     options, tracking_section = _inference_options(config, {
         "batch_size": batch_size, "peak_threshold": peak_threshold,
         "max_instances": max_instances, "refinement": refinement, "backend": backend,
-        "device": device, "precision": precision,
+        "device": device, "precision": precision, "skeleton_check": skeleton_check,
         "grouping": parse_settings(grouping, "--grouping")})
     out = output or data.with_name(data.name + ".predictions.slp")
     for path in (out, csv, h5):

@@ -30,7 +30,8 @@ import torch
 
 from posekit.errors import ConfigError, DataError
 
-__all__ = ["REFINEMENTS", "find_global_peaks", "find_local_peaks", "refine_peak_offsets"]
+__all__ = ["REFINEMENTS", "find_global_peaks", "find_local_peaks", "find_peak_candidates",
+           "refine_peak_offsets"]
 
 REFINEMENTS = ("integral", "local", None)
 
@@ -299,3 +300,60 @@ def find_local_peaks(
     cells = torch.stack((cols, rows), dim=-1).to(_point_dtype(maps))
     points = (cells + offsets) * stride
     return sample_idx, channel_idx, points, scores.to(points.dtype)
+
+
+def find_peak_candidates(
+    maps: torch.Tensor,
+    stride: float,
+    n_candidates: int = 5,
+    threshold: float = 0.2,
+    refinement: str | None = "integral",
+    integral_patch_size: int = 7,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The ``n_candidates`` highest local maxima of every channel, best first.
+
+    Single-animal decoding keeps them so that a node whose highest peak sits on a distractor
+    can take its second peak when the skeleton says so
+    (:mod:`posekit.decoding.skeleton_consistency`). A local maximum is a cell at least equal
+    to its 3 x 3 neighbours (dense max pooling, so the graph exports to ONNX); the first
+    candidate is the global peak of :func:`find_global_peaks`.
+
+    Args:
+        maps: ``(B, K, h, w)`` confidence maps.
+        stride: output stride of the maps.
+        n_candidates: how many peaks to keep per channel (at most ``h * w``).
+        threshold: candidates below it (and missing ones) get ``NaN`` points and score 0.
+        refinement: ``"integral"`` (default), ``"local"`` or ``None``.
+        integral_patch_size: odd window side (cells) for ``"integral"``.
+
+    Returns:
+        ``points (B, K, C, 2)`` in model-input pixels and ``scores (B, K, C)``.
+    """
+    _check_maps(maps)
+    _check_options(stride, refinement, integral_patch_size)
+    if n_candidates < 1:
+        raise ConfigError(
+            f"n_candidates: got {n_candidates!r}; expected an integer >= 1 (peaks kept per "
+            "node). The default is 5."
+        )
+    maps = maps.contiguous()
+    batch, n_channels, h, w = maps.shape
+    n = int(n_candidates)
+    if not torch.jit.is_tracing():  # traced graphs take maps of at least n cells
+        n = min(n, h * w)
+    pooled = torch.nn.functional.max_pool2d(maps, 3, stride=1, padding=1)
+    masked = torch.where(maps >= pooled, maps, torch.full_like(maps, float("-inf")))
+    scores, flat = masked.reshape(batch, n_channels, h * w).topk(n, dim=-1)
+    rows, cols = flat // w, flat % w
+    sample_idx = torch.arange(batch, device=maps.device)[:, None, None].expand_as(flat)
+    channel_idx = torch.arange(n_channels, device=maps.device)[None, :, None].expand_as(flat)
+    offsets = refine_peak_offsets(
+        maps, sample_idx.reshape(-1), channel_idx.reshape(-1), rows.reshape(-1),
+        cols.reshape(-1), refinement, integral_patch_size,
+    ).reshape(batch, n_channels, n, 2)
+    cells = torch.stack((cols, rows), dim=-1).to(_point_dtype(maps))
+    points = (cells + offsets) * stride
+    keep = scores >= threshold
+    points = torch.where(keep[..., None], points, float("nan"))
+    scores = torch.where(keep, scores, torch.zeros_like(scores))
+    return points, scores.to(points.dtype)

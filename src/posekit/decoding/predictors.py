@@ -15,8 +15,8 @@ from typing import Protocol
 import numpy as np
 
 from posekit.data.geometry import InputTransform
-from posekit.data.preprocessing import PreprocessingParams
 from posekit.data.info import DataInfo
+from posekit.data.preprocessing import PreprocessingParams
 
 #: Preprocessed model input ``float32 (B, C, H, W)`` and its coordinate transform.
 PreparedFrames = tuple[np.ndarray, InputTransform]
@@ -137,17 +137,36 @@ class OneModelPredictor(Predictor):
 
 
 class SingleInstancePredictor(OneModelPredictor):
-    """One animal per frame: the global peak of every node's map."""
+    """One animal per frame: the global peak of every node's map, or, with
+    ``skeleton_check`` and a run that knows its bone lengths, the peaks the skeleton agrees
+    with (:mod:`posekit.decoding.skeleton_consistency`)."""
 
-    def __init__(self, run: ModelRun, backend: Backend, peak_threshold: float = 0.2) -> None:
+    def __init__(self, run: ModelRun, backend: Backend, peak_threshold: float = 0.2,
+                 skeleton_check: bool = True) -> None:
         super().__init__(run, backend, peak_threshold, 1)
+        self.bone_lengths = getattr(run, "bone_lengths", None) if skeleton_check else None
+
+    def _decode(self, out: dict[str, np.ndarray], transform: InputTransform
+                ) -> tuple[np.ndarray, np.ndarray]:
+        """Frame-pixel points ``(B, N, 2)`` and scores ``(B, N)`` of one batch."""
+        prior = self.bone_lengths
+        if prior is None or not prior.edges or "candidate_points" not in out:
+            points = transform.to_image(out["points"].astype(np.float64))
+            return points, out["scores"].astype(np.float64)
+        from posekit.decoding.skeleton_consistency import (
+            choose_consistent_peaks,
+            drop_implausible_points,
+        )
+
+        candidates = transform.to_image(out["candidate_points"].astype(np.float64))
+        points, scores = choose_consistent_peaks(candidates, out["candidate_scores"], prior)
+        return drop_implausible_points(points, scores, prior), scores
 
     def predict_frames(self, frames: np.ndarray, frame_indices: np.ndarray, *,
                        prepared: PreparedFrames | None = None) -> list[FramePredictions]:
         images, transform = prepared or self.prepare(frames)
-        out = self.backend.run(images, self.peak_threshold)
-        points = transform.to_image(out["points"].astype(np.float64)).astype(np.float32)
-        scores = out["scores"].astype(np.float32)
+        points, scores = self._decode(self.backend.run(images, self.peak_threshold), transform)
+        points, scores = points.astype(np.float32), scores.astype(np.float32)
         results = []
         for b, frame_idx in enumerate(frame_indices):
             pts, sc = points[b:b + 1], scores[b:b + 1]

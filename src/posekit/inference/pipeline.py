@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import sleap_io as sio
 
+from posekit.data.info import DataInfo
+from posekit.decoding.predictors import FramePredictions, Predictor
 from posekit.errors import ConfigError, DataError, ModelError
 from posekit.inference.backends import make_backend
-from posekit.decoding.predictors import FramePredictions, Predictor
 from posekit.inference.run_folder import RunFolder, open_run_folder
-from posekit.data.info import DataInfo
 
 if TYPE_CHECKING:
     from posekit.decoding.class_map_grouping import ClassMapGroupingParams
@@ -49,6 +49,7 @@ class InferenceSettings:
     precision: str = "auto"
     grouping: PAFGroupingParams | None = None
     class_grouping: ClassMapGroupingParams | None = None
+    skeleton_check: bool = True
 
 
 def build_predictor(runs: Sequence[RunFolder], settings: InferenceSettings) -> Predictor:
@@ -143,6 +144,7 @@ def load_model(*paths: PathLike, peak_threshold: float = 0.2, max_instances: int
                gt_centroids: bool = False, precision: str = "auto",
                grouping: PAFGroupingParams | Mapping[str, Any] | None = None,
                class_grouping: ClassMapGroupingParams | Mapping[str, Any] | None = None,
+               skeleton_check: bool = True,
                ) -> PosePredictor:
     """Load one run folder (or a centroid + centered-instance pair) for prediction.
 
@@ -153,6 +155,9 @@ def load_model(*paths: PathLike, peak_threshold: float = 0.2, max_instances: int
     ``grouping`` (bottom-up PAF grouping) and ``class_grouping`` (multi-class bottom-up)
     take the settings objects or a mapping of their fields, e.g.
     ``grouping={"min_line_score": 0.3, "max_edge_length_ratio": 0.5}``.
+    ``skeleton_check`` lets a single-instance model pick, per node, the peak whose bones
+    have training-label lengths instead of the highest one, and drop points no bone
+    supports (:mod:`posekit.decoding.skeleton_consistency`); ``False`` keeps global peaks.
     """
     if len(paths) == 1 and isinstance(paths[0], (list, tuple)):
         paths = tuple(paths[0])
@@ -162,7 +167,8 @@ def load_model(*paths: PathLike, peak_threshold: float = 0.2, max_instances: int
     settings = InferenceSettings(peak_threshold, max_instances, refinement, backend, device,
                                  batch_size, gt_centroids, precision,
                                  grouping_settings(grouping, "grouping"),
-                                 grouping_settings(class_grouping, "class_grouping"))
+                                 grouping_settings(class_grouping, "class_grouping"),
+                                 bool(skeleton_check))
     return PosePredictor(runs, settings)
 
 

@@ -16,18 +16,25 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from posekit.config import effective_max_stride, load_config
 from posekit.config.schema import TrainingJobConfig
+from posekit.data.info import DataInfo, info_from_config
 from posekit.data.preprocessing import PreprocessingParams
 from posekit.errors import ModelError
 from posekit.model_types.base import ModelType
-from posekit.data.info import DataInfo, info_from_config
 from posekit.model_types.registry import model_type_of
+
+if TYPE_CHECKING:
+    from posekit.decoding.skeleton_consistency import BoneLengthPrior
+
+logger = logging.getLogger(__name__)
 
 CONFIG_NAME = "training_config.yaml"
 ONNX_NAME = "model.onnx"
@@ -35,6 +42,8 @@ ONNX_META = "model.onnx.json"
 INT8_NAME = "model.int8.onnx"
 INT8_META = "model.int8.onnx.json"
 CHECKPOINT_NAMES = ("best.ckpt", "last.ckpt")
+#: The training split saved beside the model (its bone lengths guide decoding).
+TRAIN_SPLIT_NAME = "labels_gt.train.slp"
 #: ``--precision auto`` picks int8 only when points move less than this, on average.
 AUTO_MAX_MEAN_SHIFT_PX = 0.5
 #: ... and when at most this share of points is lost or gained.
@@ -85,6 +94,25 @@ class RunFolder:
         """SHA-256 of the checkpoint (computed once per :class:`RunFolder`)."""
         return file_digest(self.checkpoint)
 
+    @cached_property
+    def bone_lengths(self) -> BoneLengthPrior | None:
+        """Bone lengths of the training split (``labels_gt.train.slp``) for skeleton-
+        consistent decoding; ``None`` when the run has no skeleton edges or no such file."""
+        labels_path = self.path / TRAIN_SPLIT_NAME
+        if not self.info.edges or not labels_path.is_file():
+            return None
+        import sleap_io as sio
+
+        from posekit.decoding.skeleton_consistency import bone_length_prior_from_labels
+
+        try:
+            labels = sio.load_slp(str(labels_path), open_videos=False)
+        except (OSError, ValueError, KeyError) as exc:  # a damaged split costs the check only
+            logger.warning("%s: cannot read the training split (%s); bone lengths are not "
+                           "checked", labels_path, exc)
+            return None
+        return bone_length_prior_from_labels(labels, self.info.node_names, self.info.edges)
+
     @property
     def onnx_meta(self) -> dict:
         """What ``model.onnx`` was exported from (empty when there is none)."""
@@ -99,6 +127,8 @@ class RunFolder:
             return None
         if meta.get("checkpoint_sha256") != self.checkpoint_digest:
             return None
+        if list(meta.get("outputs", ())) != list(self.model_type.graph_outputs):
+            return None  # exported by a posekit whose graph had other outputs
         return onnx
 
     @property
