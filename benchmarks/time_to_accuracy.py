@@ -251,17 +251,20 @@ def plot(results: list[dict], path: Path) -> None:
         t = [r["budget_s"] / 60 for r in rows]
         errors = [_mean_error(r) for r in rows]
         pck = [(r.get("paired") or {}).get("pck_5px") or 0.0 for r in rows]
-        missing = [f"{x:g}" for x, e in zip(t, errors, strict=True) if e is None]
+        missing = [f"{x:g} min" + (" (no checkpoint)" if r.get("no_checkpoint") else "")
+                   for x, e, r in zip(t, errors, rows, strict=True) if e is None]
         if missing:
-            empty.append(f"{arm} at {', '.join(missing)} min")
+            empty.append(f"{arm} at {', '.join(missing)}")
         if len(missing) == len(rows):
-            ax2.plot(t, pck, "x--", color=f"C{i}", label=f"{arm} (no point found)")
+            why = "no checkpoint" if all(r.get("no_checkpoint") for r in rows) else \
+                "no point found"
+            ax2.plot(t, pck, "x--", color=f"C{i}", label=f"{arm} ({why})")
             continue
         ax1.plot(t, errors, "o-", color=f"C{i}", label=arm)
         ax2.plot(t, pck, "o-", color=f"C{i}", label=arm)
         highest = max([highest, *(e for e in errors if e is not None)])
     if empty:
-        ax1.text(0.02, 0.04, "no validation point found:\n" + "\n".join(empty),
+        ax1.text(0.02, 0.04, "no validation point:\n" + "\n".join(empty),
                  transform=ax1.transAxes, fontsize=8, va="bottom")
     ax1.set(xlabel="training budget (CPU minutes)", ylim=(0, 1.4 * highest),
             ylabel="mean error (px; points all arms found, else its own)")

@@ -34,11 +34,17 @@ def test_prior_is_the_median_and_a_floored_robust_spread():
     median = np.median(lengths)
     mad = np.median(np.abs(lengths - median))
     np.testing.assert_allclose(prior.median, [median])
-    np.testing.assert_allclose(prior.spread, [max(1.4826 * mad, 0.1 * median, 1.0)])
+    size = np.median(np.hypot(lengths, 0.0))  # the boxes of the two-point instances
+    np.testing.assert_allclose(prior.spread, [max(1.4826 * mad, 0.1 * median, 0.05 * size,
+                                                  1.0)])
     assert prior.n_samples.tolist() == [6]
     rigid = sc.bone_length_prior(np.stack([np.zeros((8, 2)), np.full((8, 2), 30.0)], 1),
                                  ((0, 1),))
-    np.testing.assert_allclose(rigid.spread, [0.1 * np.hypot(30, 30)])  # the floor
+    np.testing.assert_allclose(rigid.spread, [0.1 * np.hypot(30, 30)])  # the length floor
+    # an eye 3 px from the head of a 100 px animal: 5 % of the animal's size
+    eye = np.array([[[0.0, 0.0], [3.0, 0.0], [60.0, 80.0]]] * 8)
+    np.testing.assert_allclose(sc.bone_length_prior(eye, ((0, 1),)).spread, [5.0])
+    assert sc.animal_size(eye) == pytest.approx(100.0)
 
 
 def candidates(true: np.ndarray, distractor: dict[int, tuple]) -> tuple[np.ndarray, np.ndarray]:

@@ -55,6 +55,9 @@ def test_cli_grouping_options_merge_over_the_inference_file(tmp_path):
     config.write_text("inference:\n  groupin:\n    n_points: 5\n")
     with pytest.raises(ConfigError, match="inference.groupin is not an inference option"):
         _inference_options(config, {})
+    config.write_text("inference:\n  skeleton_check: false\n")
+    assert _inference_options(config, {"skeleton_check": None})[0] == {"skeleton_check": False}
+    assert _inference_options(config, {"skeleton_check": True})[0] == {"skeleton_check": True}
 
 
 def test_identity_confidence_is_written_as_the_tracking_score():
@@ -178,3 +181,37 @@ def test_colour_frames_reach_a_grey_model_through_their_luma(trained_single, syn
     for a, b in zip(got, want, strict=True):
         np.testing.assert_allclose(a.points, b.points, atol=1e-4)
     assert np.isfinite(np.concatenate([p.points for p in got])).all()
+
+
+class _CandidateBackend:
+    """Node ``a`` at the crop centre; node ``b``'s highest peak 4 px off diagonally, its
+    second peak one pixel right of ``a`` (where the training bone lengths put it)."""
+
+    name = "fake"
+
+    def run(self, images, threshold):
+        n = len(images)
+        cand = np.full((n, 2, 2, 2), np.nan, np.float32)
+        cand[:, 0, 0], cand[:, 1, 0], cand[:, 1, 1] = (3.5, 3.5), (7.5, 7.5), (4.5, 3.5)
+        scores = np.zeros((n, 2, 2), np.float32)
+        scores[:, 0, 0], scores[:, 1, 0], scores[:, 1, 1] = 0.9, 0.95, 0.6
+        return {"points": cand[:, :, 0], "scores": scores[:, :, 0],
+                "candidate_points": cand, "candidate_scores": scores}
+
+
+def test_top_down_chooses_peaks_in_crops_by_the_training_bone_lengths():
+    from posekit.decoding.skeleton_consistency import bone_length_prior
+
+    run = _Run()
+    run.info = DataInfo(node_names=("a", "b"), edges=((0, 1),), crop_size=8)
+    run.bone_lengths = bone_length_prior(np.array([[[0.0, 0.0], [1.0, 0.0]]] * 6), ((0, 1),))
+    frames = np.zeros((1, 32, 32, 1), np.uint8)
+    centroids = [np.array([[10.0, 10.0]])]
+    checked = TopDownPredictor(None, run, _CandidateBackend()).predict_frames(
+        frames, np.array([0]), centroids)[0]
+    plain = TopDownPredictor(None, run, _CandidateBackend(), skeleton_check=False
+                             ).predict_frames(frames, np.array([0]), centroids)[0]
+    # crop offset 7: crop pixels come back shifted by 7 in the frame
+    np.testing.assert_allclose(plain.points[0], [[10.5, 10.5], [14.5, 14.5]])
+    np.testing.assert_allclose(checked.points[0], [[10.5, 10.5], [11.5, 10.5]])
+    np.testing.assert_allclose(checked.point_scores[0], [0.9, 0.6])

@@ -88,7 +88,10 @@ def test_a_distractor_peak_is_rejected_and_an_unsupported_point_dropped(trained_
     np.testing.assert_allclose(checked.points[0, others], plain.points[0, others])
 
 
-def test_load_model_turns_the_check_off_and_stale_exports_are_redone(trained_single, tmp_path):
+def test_load_model_turns_the_check_off_and_stale_exports_are_not_used(trained_single,
+                                                                         tmp_path, caplog):
+    from posekit.inference.backends import make_backend
+    from posekit.inference.export import export_onnx
     from posekit.inference.pipeline import load_model
     from posekit.inference.run_folder import ONNX_META, open_run_folder
 
@@ -99,13 +102,17 @@ def test_load_model_turns_the_check_off_and_stale_exports_are_redone(trained_sin
     shutil.copytree(trained_single, copy)
     run = open_run_folder(copy)
     if run.onnx_path is None:
-        from posekit.inference.export import export_onnx
-
         export_onnx(run)
     assert open_run_folder(copy).onnx_path is not None
     meta = json.loads((copy / ONNX_META).read_text())
     meta["outputs"] = ["points", "scores"]  # what an older posekit exported
     (copy / ONNX_META).write_text(json.dumps(meta))
-    assert open_run_folder(copy).onnx_path is None  # re-exported before use
+    stale = open_run_folder(copy)
+    assert stale.onnx_path is None
+    with caplog.at_level("WARNING"):
+        assert make_backend(stale, device="cpu").name == "torch"  # correct, slower
+    assert "out of date" in caplog.text and f"posekit export {copy}" in caplog.text
+    export_onnx(stale)
+    assert make_backend(open_run_folder(copy), device="cpu").name == "onnx"
     (copy / "labels_gt.train.slp").unlink()
     assert open_run_folder(copy).bone_lengths is None  # no split: global peaks, as before

@@ -8,15 +8,19 @@ top-down cropping, PAF grouping and identity assignment. Nothing here imports to
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from posekit.data.geometry import InputTransform
 from posekit.data.info import DataInfo
 from posekit.data.preprocessing import PreprocessingParams
+
+if TYPE_CHECKING:
+    from posekit.decoding.skeleton_consistency import BoneLengthPrior
 
 #: Preprocessed model input ``float32 (B, C, H, W)`` and its coordinate transform.
 PreparedFrames = tuple[np.ndarray, InputTransform]
@@ -136,6 +140,19 @@ class OneModelPredictor(Predictor):
         return self.run.prep.preprocess_frames(frames)
 
 
+def decode_single_animal(out: dict[str, np.ndarray], to_image: Callable[[np.ndarray], np.ndarray],
+                         prior: BoneLengthPrior | None) -> tuple[np.ndarray, np.ndarray]:
+    """Points ``(B, N, 2)`` (mapped by ``to_image``) and scores ``(B, N)`` of one animal per
+    image from a single-animal graph's outputs: its peak candidates chosen with the bone
+    lengths in ``prior`` when there are both, else each node's highest peak."""
+    if prior is None or not prior.edges or "candidate_points" not in out:
+        return to_image(out["points"].astype(np.float64)), out["scores"].astype(np.float64)
+    from posekit.decoding.skeleton_consistency import skeleton_consistent_points
+
+    candidates = to_image(out["candidate_points"].astype(np.float64))
+    return skeleton_consistent_points(candidates, out["candidate_scores"], prior)
+
+
 class SingleInstancePredictor(OneModelPredictor):
     """One animal per frame: the global peak of every node's map, or, with
     ``skeleton_check`` and a run that knows its bone lengths, the peaks the skeleton agrees
@@ -149,18 +166,7 @@ class SingleInstancePredictor(OneModelPredictor):
     def _decode(self, out: dict[str, np.ndarray], transform: InputTransform
                 ) -> tuple[np.ndarray, np.ndarray]:
         """Frame-pixel points ``(B, N, 2)`` and scores ``(B, N)`` of one batch."""
-        prior = self.bone_lengths
-        if prior is None or not prior.edges or "candidate_points" not in out:
-            points = transform.to_image(out["points"].astype(np.float64))
-            return points, out["scores"].astype(np.float64)
-        from posekit.decoding.skeleton_consistency import (
-            choose_consistent_peaks,
-            drop_implausible_points,
-        )
-
-        candidates = transform.to_image(out["candidate_points"].astype(np.float64))
-        points, scores = choose_consistent_peaks(candidates, out["candidate_scores"], prior)
-        return drop_implausible_points(points, scores, prior), scores
+        return decode_single_animal(out, transform.to_image, self.bone_lengths)
 
     def predict_frames(self, frames: np.ndarray, frame_indices: np.ndarray, *,
                        prepared: PreparedFrames | None = None) -> list[FramePredictions]:

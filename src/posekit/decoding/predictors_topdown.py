@@ -20,6 +20,7 @@ from posekit.decoding.predictors import (
     ModelRun,
     Predictor,
     PreparedFrames,
+    decode_single_animal,
     mean_point_score,
 )
 from posekit.errors import ModelError
@@ -83,13 +84,18 @@ class TopDownPredictor(Predictor):
         peak_threshold: Minimum peak value for nodes (and centroids).
         max_instances: Keep at most this many centroids per frame (best first).
         crop_batch_size: Crops per forward pass of the instance model.
+        skeleton_check: Choose each node's peak in a crop by the training bone lengths
+            of the instance run (:mod:`posekit.decoding.skeleton_consistency`), as the
+            single-instance predictor does; ``False`` keeps each node's highest peak.
     """
 
     def __init__(self, finder: CentroidFinder | None, instance_run: ModelRun,
                  instance_backend: Backend, has_classes: bool = False,
                  peak_threshold: float = 0.2, max_instances: int | None = None,
-                 crop_batch_size: int = 16) -> None:
+                 crop_batch_size: int = 16, skeleton_check: bool = True) -> None:
         super().__init__(instance_run.info, peak_threshold, max_instances)
+        self.bone_lengths = (getattr(instance_run, "bone_lengths", None) if skeleton_check
+                             else None)
         self.finder = finder
         self.centroid_backend = finder.backend if finder is not None else None
         self.instance_run, self.instance_backend = instance_run, instance_backend
@@ -133,8 +139,15 @@ class TopDownPredictor(Predictor):
         image_index = np.repeat(np.arange(len(frames)), counts)
         offsets = crop_offsets(centers, self.crop_size)
         crops = cut_crops(prepared.frames, image_index, offsets, self.crop_size)
-        points, scores, probs = self._run_crops(crops)
-        points = transform.to_image(points + offsets[:, None, :]).astype(np.float32)
+        out = self._run_crops(crops)
+
+        def to_image(crop_points: np.ndarray) -> np.ndarray:  # (crops, ..., 2) from crops
+            shift = offsets.reshape(len(offsets), *[1] * (crop_points.ndim - 2), 2)
+            return transform.to_image(crop_points + shift)
+
+        points, scores = decode_single_animal(out, to_image, self.bone_lengths)
+        points, scores = points.astype(np.float32), scores.astype(np.float32)
+        probs = out.get("class_probs")
         keep = np.isfinite(points).any(axis=(1, 2))
         classes = class_scores = None
         if self.has_classes:
@@ -153,15 +166,12 @@ class TopDownPredictor(Predictor):
                 None if class_scores is None else class_scores[mine]))
         return results
 
-    def _run_crops(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        points, scores, probs = [], [], []
+    def _run_crops(self, crops: np.ndarray) -> dict[str, np.ndarray]:
+        """The instance graph's outputs for every crop, batch by batch, concatenated."""
+        parts: dict[str, list[np.ndarray]] = {}
         for start in range(0, len(crops), self.crop_batch_size):
             chunk = crops[start:start + self.crop_batch_size]
             images = chunk.transpose(0, 3, 1, 2).astype(np.float32) / np.float32(255.0)
-            out = self.instance_backend.run(images, self.peak_threshold)
-            points.append(out["points"].astype(np.float64))
-            scores.append(out["scores"].astype(np.float32))
-            if self.has_classes:
-                probs.append(out["class_probs"].astype(np.float32))
-        return (np.concatenate(points), np.concatenate(scores),
-                np.concatenate(probs) if probs else np.zeros((len(crops), 0), np.float32))
+            for name, array in self.instance_backend.run(images, self.peak_threshold).items():
+                parts.setdefault(name, []).append(array)
+        return {name: np.concatenate(arrays) for name, arrays in parts.items()}

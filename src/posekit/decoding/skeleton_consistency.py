@@ -10,9 +10,11 @@ The rules (numbers are module constants):
 
 * **Bone-length prior.** For every skeleton edge with at least :data:`MIN_SAMPLES` labelled
   instances where both ends are visible: the median length ``m`` and a spread
-  ``s = max(1.4826 * MAD, 0.1 * m, 1 px)`` (the MAD scaled to a standard deviation, floored
-  so rigid bones still allow some foreshortening and labelling noise). A bone of length
-  ``l`` has ``z = (l - m) / s``.
+  ``s = max(1.4826 * MAD, 0.1 * m, 0.05 * A, 1 px)``: the MAD scaled to a standard
+  deviation, floored so that rigid bones still allow foreshortening, and short bones (an
+  eye beside the head) a localisation error of a few percent of the animal's size ``A``
+  (the median diagonal of the labelled instances' bounding boxes). A bone of length ``l``
+  has ``z = (l - m) / s``.
 * **Choice.** Each node takes one of its candidate peaks (:func:`~posekit.decoding.peaks.
   find_peak_candidates`) so that the total cost is least: ``-log(score)`` per node plus, per
   bone, ``0.5 * (|z| - 2)**2`` beyond :data:`FREE_Z` robust deviations (nothing within),
@@ -35,7 +37,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["BoneLengthPrior", "bone_length_prior", "bone_length_prior_from_labels",
-           "choose_consistent_peaks", "drop_implausible_points"]
+           "choose_consistent_peaks", "drop_implausible_points", "skeleton_consistent_points"]
 
 #: Labelled instances (both ends visible) an edge needs before its length is trusted.
 MIN_SAMPLES = 5
@@ -47,6 +49,8 @@ CAP_Z = 8.0
 DROP_Z = 6.0
 #: Spread floor as a share of the median length.
 MIN_RELATIVE_SPREAD = 0.1
+#: Spread floor as a share of the animal's size (median bounding-box diagonal).
+MIN_SIZE_SPREAD = 0.05
 _SCORE_FLOOR = 1e-6
 
 
@@ -76,11 +80,22 @@ class BoneLengthPrior:
         return (length - self.median) / self.spread
 
 
+def animal_size(points: np.ndarray) -> float:
+    """Median diagonal of the bounding boxes of instances ``(F, N, 2)`` with at least two
+    visible points (0 when there are none)."""
+    points = points[np.isfinite(points).all(axis=-1).sum(axis=1) >= 2]
+    if not len(points):
+        return 0.0
+    span = np.nanmax(points, axis=1) - np.nanmin(points, axis=1)
+    return float(np.median(np.linalg.norm(span, axis=-1)))
+
+
 def bone_length_prior(points: np.ndarray, edges: tuple[tuple[int, int], ...] | list,
                       min_samples: int = MIN_SAMPLES) -> BoneLengthPrior:
     """The prior of ``edges`` measured on labelled ``points (F, N, 2)`` (``NaN`` = not
     visible); edges with fewer than ``min_samples`` complete instances are left out."""
     points = np.asarray(points, np.float64)
+    floor = max(1.0, MIN_SIZE_SPREAD * animal_size(points))
     kept, medians, spreads, counts = [], [], [], []
     for a, b in edges:
         length = np.linalg.norm(points[:, a] - points[:, b], axis=-1)
@@ -91,7 +106,7 @@ def bone_length_prior(points: np.ndarray, edges: tuple[tuple[int, int], ...] | l
         mad = float(np.median(np.abs(length - median)))
         kept.append((int(a), int(b)))
         medians.append(median)
-        spreads.append(max(1.4826 * mad, MIN_RELATIVE_SPREAD * median, 1.0))
+        spreads.append(max(1.4826 * mad, MIN_RELATIVE_SPREAD * median, floor))
         counts.append(len(length))
     return BoneLengthPrior(tuple(kept), np.asarray(medians, np.float64),
                            np.asarray(spreads, np.float64), np.asarray(counts, np.int64))
@@ -218,3 +233,11 @@ def drop_implausible_points(points: np.ndarray, scores: np.ndarray, prior: BoneL
         worst = np.argmax(share * (n_nodes + 2) + counts - tie_break[frames], axis=1)
         points[frames, worst] = np.nan
     return points
+
+
+def skeleton_consistent_points(points: np.ndarray, scores: np.ndarray,
+                               prior: BoneLengthPrior) -> tuple[np.ndarray, np.ndarray]:
+    """The choice then the check: candidates ``(B, N, C, 2)`` with scores ``(B, N, C)`` ->
+    points ``(B, N, 2)`` (``NaN`` where missing or dropped) and their scores ``(B, N)``."""
+    chosen, chosen_scores = choose_consistent_peaks(points, scores, prior)
+    return drop_implausible_points(chosen, chosen_scores, prior), chosen_scores

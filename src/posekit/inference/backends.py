@@ -8,6 +8,7 @@ which keeps inference memory small.
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from posekit.errors import ModelError
 from posekit.inference.run_folder import INT8_NAME, ONNX_NAME, RunFolder, int8_is_safe
 
 BACKENDS = ("auto", "torch", "onnx")
+logger = logging.getLogger(__name__)
 
 
 class TorchBackend:
@@ -177,6 +179,12 @@ def make_backend(run: RunFolder, backend: str = "auto", device: str = "auto",
             if precision == "auto" and int8_is_safe(quality):
                 return OnnxBackend(run.path / INT8_NAME)
             return OnnxBackend(onnx)
+    if (backend == "auto" and onnx is None and (run.path / ONNX_NAME).is_file()
+            and device in ("auto", "cpu") and _no_accelerator(device)):
+        logger.warning(
+            "%s: %s is out of date (exported from another checkpoint or by an older "
+            "posekit); predicting with PyTorch, which is slower on the CPU. Run `posekit "
+            "export %s` to bring the ONNX graph up to date.", run.path, ONNX_NAME, run.path)
     return TorchBackend(run, device=device, refinement=refinement)
 
 

@@ -24,4 +24,5 @@ class CenteredInstance(SingleInstance):
 
         return TopDownPredictor(centroids, run, backend, self.has_classes,
                                 settings.peak_threshold, settings.max_instances,
-                                max(1, settings.batch_size * 2))
+                                max(1, settings.batch_size * 2),
+                                skeleton_check=settings.skeleton_check)

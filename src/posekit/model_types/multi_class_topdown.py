@@ -18,7 +18,7 @@ class MultiClassTopDown(CenteredInstance):
     """
 
     name = "multi_class_topdown"
-    graph_outputs = ("points", "scores", "class_probs")
+    graph_outputs = (*CenteredInstance.graph_outputs, "class_probs")
     has_classes = True
 
     def build_heads(self) -> list[HeadSpec]:
@@ -37,5 +37,5 @@ class MultiClassTopDown(CenteredInstance):
                patch: int) -> tuple[Tensor, ...]:
         import torch
 
-        points, scores = self.peaks(outputs, threshold, refinement, patch)
-        return points, scores, torch.softmax(outputs["class_vectors"], dim=-1)
+        return (*super().decode(outputs, threshold, refinement, patch),
+                torch.softmax(outputs["class_vectors"], dim=-1))
