@@ -156,9 +156,9 @@ def track_cmd(
     max_gap: Annotated[int | None, typer.Option(help="Post-pass: fill gaps up to this many "
                                                 "frames.")] = None,
     skeleton_check: Annotated[bool | None, typer.Option(
-        "--skeleton-check/--no-skeleton-check", help="Single-instance models: choose among "
-        "each node's highest peaks by the training labels' bone lengths and drop points no "
-        "bone supports (default on).")] = None,
+        "--skeleton-check/--no-skeleton-check", help="Single-instance and top-down models: "
+        "choose among each node's highest peaks by the training labels' bone lengths and drop "
+        "points no bone supports (default on).")] = None,
     gt_centroids: Annotated[bool, typer.Option("--gt-centroids", help="Centered-instance model "
                                                "alone: crop around the labels' anchors.")] = False,
     grouping: Annotated[list[str] | None, typer.Option(

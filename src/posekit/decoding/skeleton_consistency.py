@@ -36,6 +36,8 @@ from typing import Any
 
 import numpy as np
 
+from posekit.keypoints import bounding_boxes, visible_mask
+
 __all__ = ["BoneLengthPrior", "bone_length_prior", "bone_length_prior_from_labels",
            "choose_consistent_peaks", "drop_implausible_points", "skeleton_consistent_points"]
 
@@ -83,11 +85,10 @@ class BoneLengthPrior:
 def animal_size(points: np.ndarray) -> float:
     """Median diagonal of the bounding boxes of instances ``(F, N, 2)`` with at least two
     visible points (0 when there are none)."""
-    points = points[np.isfinite(points).all(axis=-1).sum(axis=1) >= 2]
-    if not len(points):
+    boxes = bounding_boxes(points[visible_mask(points).sum(axis=1) >= 2])
+    if not len(boxes):
         return 0.0
-    span = np.nanmax(points, axis=1) - np.nanmin(points, axis=1)
-    return float(np.median(np.linalg.norm(span, axis=-1)))
+    return float(np.median(np.hypot(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])))
 
 
 def bone_length_prior(points: np.ndarray, edges: tuple[tuple[int, int], ...] | list,
