@@ -114,5 +114,12 @@ def test_load_model_turns_the_check_off_and_stale_exports_are_not_used(trained_s
     assert "out of date" in caplog.text and f"posekit export {copy}" in caplog.text
     export_onnx(stale)
     assert make_backend(open_run_folder(copy), device="cpu").name == "onnx"
-    (copy / "labels_gt.train.slp").unlink()
+    split = copy / "labels_gt.train.slp"
+    split.write_bytes(b"not an HDF5 file")  # damaged: the check is skipped, with a warning
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        assert open_run_folder(copy).bone_lengths is None
+    assert "cannot read the training split" in caplog.text
+    assert split.read_bytes() == b"not an HDF5 file"  # left as it was
+    split.unlink()
     assert open_run_folder(copy).bone_lengths is None  # no split: global peaks, as before
