@@ -7,9 +7,7 @@ from typing import Annotated
 
 import typer
 
-
-def _num(value: object, fmt: str) -> str:
-    return format(value, fmt) if isinstance(value, (int, float)) and value == value else "n/a"
+from posekit.cli.numbers import fixed
 
 
 def demo_cmd(
@@ -33,9 +31,9 @@ def demo_cmd(
                 "frames/s"):
         table.add_column(col, justify="right")
     for name, m in (("trained", result.trained), ("untrained", result.untrained)):
-        table.add_row(name, _num(m["mean_px"], ".2f"), _num(m["rmse_px"], ".2f"),
-                      _num(m["median_px"], ".2f"), _num(m["pck_5px"], ".3f"),
-                      _num(m["mAP"], ".3f"), _num(m["frames_per_s"], ".1f"))
+        table.add_row(name, fixed(m["mean_px"], 2), fixed(m["rmse_px"], 2),
+                      fixed(m["median_px"], 2), fixed(m["pck_5px"], 3),
+                      fixed(m["mAP"], 3), fixed(m["frames_per_s"], 1))
     console = Console()
     console.print(table)
     t = result.training

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from posekit.cli.numbers import fixed
 from posekit.errors import ConfigError, DataError
 
 if TYPE_CHECKING:
@@ -99,24 +100,20 @@ def load_labels_file(path: Path, role: str) -> sio.Labels:
         ) from exc
 
 
-def _num(value: float | None, fmt: str = ".3f") -> str:
-    return "—" if value is None else format(value, fmt)
-
-
 def _headline_table(result: EvaluationResult) -> Table:
     """mAP / mAR, pixel errors, PCK, visibility, counts and identity in one table."""
     from rich.table import Table
 
     loc, counts, ident = result.localization, result.counts, result.identity
     head = Table(title="posekit eval", show_header=False, box=None)
-    head.add_row("mAP (OKS 0.50:0.95)", _num(result.oks.map))
-    head.add_row("mAR (OKS 0.50:0.95)", _num(result.oks.mar))
-    head.add_row("mean pixel error", _num(loc.mean_px, ".2f"))
-    head.add_row("RMSE (px)", _num(loc.rmse_px, ".2f"))
-    head.add_row("median / p95 (px)", f"{_num(loc.median_px, '.2f')} / {_num(loc.p95_px, '.2f')}")
-    head.add_row("PCK (px)", "  ".join(f"@{t:g}: {_num(v)}" for t, v in result.pck.px.items()))
+    head.add_row("mAP (OKS 0.50:0.95)", fixed(result.oks.map))
+    head.add_row("mAR (OKS 0.50:0.95)", fixed(result.oks.mar))
+    head.add_row("mean pixel error", fixed(loc.mean_px, 2))
+    head.add_row("RMSE (px)", fixed(loc.rmse_px, 2))
+    head.add_row("median / p95 (px)", f"{fixed(loc.median_px, 2)} / {fixed(loc.p95_px, 2)}")
+    head.add_row("PCK (px)", "  ".join(f"@{t:g}: {fixed(v)}" for t, v in result.pck.px.items()))
     vis = result.visibility
-    head.add_row("visibility P / R", f"{_num(vis.precision)} / {_num(vis.recall)}")
+    head.add_row("visibility P / R", f"{fixed(vis.precision)} / {fixed(vis.recall)}")
     head.add_row(
         "instances",
         f"{counts.matched} matched of {counts.gt_instances} GT, {counts.missed_gt} missed, "
@@ -125,8 +122,8 @@ def _headline_table(result: EvaluationResult) -> Table:
     if ident.available:
         head.add_row(
             "identity",
-            f"accuracy {_num(ident.identity_accuracy)}, {ident.id_switches} ID switches, "
-            f"{ident.fragmentations} fragmentations, MOTA {_num(ident.mota)} "
+            f"accuracy {fixed(ident.identity_accuracy)}, {ident.id_switches} ID switches, "
+            f"{ident.fragmentations} fragmentations, MOTA {fixed(ident.mota)} "
             f"(mapping: {ident.mapping_rule})",
         )
     return head
@@ -146,9 +143,9 @@ def _node_table(result: EvaluationResult) -> Table:
     for name, node in result.per_node.items():
         nl = node.localization
         nodes.add_row(
-            name, str(nl.n), _num(nl.mean_px, ".2f"), _num(nl.rmse_px, ".2f"),
-            _num(nl.median_px, ".2f"), _num(nl.p95_px, ".2f"), _num(node.pck.px.get(pick)),
-            _num(node.visibility.precision), _num(node.visibility.recall),
+            name, str(nl.n), fixed(nl.mean_px, 2), fixed(nl.rmse_px, 2),
+            fixed(nl.median_px, 2), fixed(nl.p95_px, 2), fixed(node.pck.px.get(pick)),
+            fixed(node.visibility.precision), fixed(node.visibility.recall),
         )
     return nodes
 

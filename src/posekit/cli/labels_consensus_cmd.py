@@ -7,14 +7,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from posekit.cli.numbers import fixed
+
 if TYPE_CHECKING:
     from rich.console import Console
 
     from posekit.refinement.consensus_report import ConsensusReport
-
-
-def _fmt(value: float | None, digits: int = 2) -> str:
-    return "-" if value is None else f"{value:.{digits}f}"
 
 
 def _table(title: str, columns: list[str], rows: list[list[str]]) -> object:
@@ -34,9 +32,9 @@ def _node_table(report: ConsensusReport) -> object:
     for node in report.nodes:
         ila, icc = report.ila["per_node"][node], report.icc["per_node"][node]
         image, pose = icc["image"], icc["pose"]
-        rows.append([node, _fmt(ila["mean_px"]), ila["band"] or "-",
-                     f"{_fmt(image['x'], 3)}/{_fmt(image['y'], 3)}",
-                     f"{_fmt(pose['x'], 3)}/{_fmt(pose['y'], 3)}",
+        rows.append([node, fixed(ila["mean_px"], 2), ila["band"] or "-",
+                     f"{fixed(image['x'], 3)}/{fixed(image['y'], 3)}",
+                     f"{fixed(pose['x'], 3)}/{fixed(pose['y'], 3)}",
                      f"{report.oks['sigmas'][node]:.4f}"])
     return _table("agreement per node",
                   ["node", "ILA px", "band", "ICC image x/y", "ICC pose x/y", "OKS sigma"], rows)
@@ -47,8 +45,8 @@ def _labeler_table(report: ConsensusReport) -> object:
     for a in report.agreement:
         name = a["labeler"]
         bias = report.bias["per_labeler"][name]
-        rows.append([name, _fmt(a["mean_px"]), _fmt(a["z"]), "yes" if a["outlier"] else "",
-                     f"{_fmt(bias['dx'])}, {_fmt(bias['dy'])}",
+        rows.append([name, fixed(a["mean_px"], 2), fixed(a["z"], 2), "yes" if a["outlier"] else "",
+                     f"{fixed(bias['dx'], 2)}, {fixed(bias['dy'], 2)}",
                      str(report.annotations["removed_by_labeler"][name])])
     return _table("labelers", ["labeler", "px to others", "z", "outlier",
                                "bias dx, dy vs others", "removed"], rows)
@@ -59,22 +57,23 @@ def _human_table(report: ConsensusReport) -> object:
     rows = []
     for name, h in report.human["per_labeler"].items():
         pck = list((h["pck"] or {}).values()) or [None] * len(thresholds)
-        rows.append([name, str(h["instances"]), _fmt(h["oks_mean"], 3),
-                     *(_fmt(v, 3) for v in pck)])
+        rows.append([name, str(h["instances"]), fixed(h["oks_mean"], 3),
+                     *(fixed(v, 3) for v in pck)])
     return _table("each labeler scored against the consensus of the others",
                   ["labeler", "animals", "OKS", *(f"PCK@{t:g}px" for t in thresholds)], rows)
 
 
 def _gold_table(report: ConsensusReport) -> object:
     gold = report.gold or {}
-    rows = [[name, _fmt(g["mean_px"]), f"{_fmt(g['dx'])}, {_fmt(g['dy'])}", str(g["n"])]
+    rows = [[name, fixed(g["mean_px"], 2), f"{fixed(g['dx'], 2)}, {fixed(g['dy'], 2)}",
+             str(g["n"])]
             for name, g in gold.get("per_labeler", {}).items()]
     return _table(f"against the gold labeler {gold.get('labeler')}",
                   ["labeler", "mean px", "bias dx, dy", "points"], rows)
 
 
 def _matrix_table(report: ConsensusReport) -> object:
-    rows = [[name, *(_fmt(v) for v in row)]
+    rows = [[name, *(fixed(v, 2) for v in row)]
             for name, row in zip(report.labelers, report.pairwise_ila["overall_px"], strict=True)]
     return _table("pairwise ILA, all nodes (mean px between two labelers)",
                   ["", *report.labelers], rows)
@@ -84,7 +83,7 @@ def _print_findings(console: Console, report: ConsensusReport) -> None:
     stab = report.stability
     for step in stab["steps"]:
         console.print(f"adding {step['added']} ({step['n_labelers']} labelers) moved the "
-                      f"consensus {_fmt(step['mean_shift_px'])} px on average"
+                      f"consensus {fixed(step['mean_shift_px'], 2)} px on average"
                       + (" [green](stable)[/green]" if step["stable"] else ""))
     enough = stab["sufficient_labelers"]
     console.print(f"stop rule (< {stab['threshold_px']} px): " + (
@@ -93,13 +92,13 @@ def _print_findings(console: Console, report: ConsensusReport) -> None:
     for name in report.outliers:
         console.print(f"[yellow]agreement outlier:[/yellow] {name} (more than "
                       f"{report.settings['outlier_sd']:g} SD above the other labelers)")
-    worst = ", ".join(f"{w['recording']} {w['frame_idx']} ({_fmt(w['ila_px'])} px)"
+    worst = ", ".join(f"{w['recording']} {w['frame_idx']} ({fixed(w['ila_px'], 2)} px)"
                       for w in report.worst_frames[:5])
     if worst:
         console.print(f"largest disagreement (review these frames together): {worst}")
     for item in report.agreement_by_node[:10]:
         console.print(f"[yellow]node outlier:[/yellow] {item['labeler']} on {item['node']} "
-                      f"({_fmt(item['mean_px'])} px, z {_fmt(item['z'])})")
+                      f"({fixed(item['mean_px'], 2)} px, z {fixed(item['z'], 2)})")
     for note in report.notes:
         console.print(f"[yellow]note:[/yellow] {note}")
 
@@ -119,7 +118,7 @@ def render_report(report: ConsensusReport, report_path: Path | None,
     console.print(
         f"consensus of {len(report.labelers)} labelers: {frames['total']} frames "
         f"({frames['in_consensus']} in consensus, {frames['single_labeler']} from one "
-        f"labeler), ILA {_fmt(report.ila['mean_px'])} px ({report.ila['band']}), "
+        f"labeler), ILA {fixed(report.ila['mean_px'], 2)} px ({report.ila['band']}), "
         f"{ann['removed']} of {ann['placed']} annotations removed as outliers -> "
         f"{report.output}" + (f"; report: {report_path}" if report_path else "")
         + (f"; OKS sigmas: {sigmas_path}" if sigmas_path else ""))

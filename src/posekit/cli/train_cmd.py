@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from posekit.cli.numbers import fixed
+
 if TYPE_CHECKING:
     from posekit.evaluation.results import EvaluationResult
 
@@ -21,18 +23,12 @@ def _is_the_command() -> bool:
                                          and program.parent.name == "posekit")
 
 
-def _fmt(value: object, digits: int = 3) -> str:
-    if isinstance(value, (int, float)) and value == value:
-        return f"{value:.{digits}f}"
-    return "n/a"
-
-
 def summarize_metrics(metrics: EvaluationResult) -> str:
     """One line with the headline validation metrics."""
     loc = metrics.localization
-    return (f"mAP {_fmt(metrics.oks.map)}, mAR {_fmt(metrics.oks.mar)}, mean pixel error "
-            f"{_fmt(loc.mean_px, 2)} px, RMSE {_fmt(loc.rmse_px, 2)} px, "
-            f"PCK@5px {_fmt(metrics.pck.px.get(5.0))}")
+    return (f"mAP {fixed(metrics.oks.map)}, mAR {fixed(metrics.oks.mar)}, mean pixel error "
+            f"{fixed(loc.mean_px, 2)} px, RMSE {fixed(loc.rmse_px, 2)} px, "
+            f"PCK@5px {fixed(metrics.pck.px.get(5.0))}")
 
 
 def train_cmd(
