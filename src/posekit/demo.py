@@ -132,7 +132,7 @@ def run_demo(out_dir: str | Path = "posekit_demo", minutes: float = 2.0, seed: i
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    common = dict(height=IMAGE_SIZE, width=IMAGE_SIZE, n_animals=1, skeleton="mouse")
+    common = {"height": IMAGE_SIZE, "width": IMAGE_SIZE, "n_animals": 1, "skeleton": "mouse"}
     train_path = out / "synthetic_train.pkg.slp"
     write_dataset(SynthSpec(n_frames=train_frames, seed=seed, **common), train_path)
     test_labels, test_video = out / "synthetic_test.slp", out / "synthetic_test.mp4"

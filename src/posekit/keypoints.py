@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-__all__ = ["MIN_BOX_AREA", "anchor_points", "box_areas", "bounding_boxes", "visible_mask"]
+__all__ = ["MIN_BOX_AREA", "anchor_points", "bounding_boxes", "box_areas", "visible_mask"]
 
 #: Smallest bounding-box area (px²) used as an object size: a pose with one visible node,
 #: or with all nodes on a line, has no area of its own.

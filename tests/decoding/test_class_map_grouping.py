@@ -7,7 +7,6 @@ import pytest
 import torch
 
 from posekit.data.targets import make_class_maps, make_confmaps
-from posekit.errors import ConfigError, DataError
 from posekit.decoding.class_map_grouping import (
     ClassMapGrouper,
     ClassMapGroupingParams,
@@ -16,6 +15,7 @@ from posekit.decoding.class_map_grouping import (
 )
 from posekit.decoding.grouping import peaks_per_sample
 from posekit.decoding.peaks import find_local_peaks
+from posekit.errors import ConfigError, DataError
 
 NAN = np.nan
 STRIDE = 4

@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 import torch
 
-from posekit.errors import DataError
 from posekit.decoding.identity import (
     assign_identities,
     assign_identities_from_class_vectors,
     class_map_values,
 )
+from posekit.errors import DataError
 
 NAN = np.nan
 

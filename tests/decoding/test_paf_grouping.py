@@ -12,16 +12,16 @@ import pytest
 import torch
 
 from posekit.data.targets import make_confmaps, make_pafs
-from posekit.errors import ConfigError, DataError
 from posekit.decoding.grouping import peaks_per_sample
 from posekit.decoding.paf_grouping import (
     Connections,
-    PAFGroupingParams,
     PafGrouper,
+    PAFGroupingParams,
     assemble_instances,
     group_instances,
 )
 from posekit.decoding.peaks import find_local_peaks
+from posekit.errors import ConfigError, DataError
 
 NAN = np.nan
 STRIDE = 4

@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from posekit.errors import ConfigError, DataError
 from posekit.decoding.paf_scoring import (
     EdgeCandidates,
     bilinear_sample,
     match_edge_candidates,
     score_edge_candidates,
 )
+from posekit.errors import ConfigError, DataError
 
 
 def as_dict(cand: EdgeCandidates) -> dict[tuple[int, int, int], tuple[float, bool]]:

@@ -17,13 +17,13 @@ import pytest
 import sleap_io as sio
 
 from posekit.cli.track_cmd import _inference_options, parse_settings
+from posekit.data.info import DataInfo
 from posekit.decoding.paf_grouping import PAFGroupingParams
 from posekit.decoding.predictors import FramePredictions
 from posekit.decoding.predictors_topdown import TopDownPredictor
 from posekit.errors import ConfigError
 from posekit.inference.labels_builder import LabelsBuilder
 from posekit.inference.pipeline import grouping_settings
-from posekit.data.info import DataInfo
 
 
 def test_grouping_settings_from_mappings_with_clear_errors():

@@ -11,7 +11,7 @@ from posekit.io.writers import save_labels
 
 def test_reaching_package_split_round_trips(shared_data, tmp_path):
     labels = load_labels(shared_data / "reaching.pkg.slp")
-    train, val = split_labels(labels, 0.1, seed=0)
+    _train, val = split_labels(labels, 0.1, seed=0)
     save_labels(val, tmp_path / "val.pkg.slp", embed="auto")
     back = load_labels(tmp_path / "val.pkg.slp")
     assert len(back.labeled_frames) == len(val.labeled_frames) == 6

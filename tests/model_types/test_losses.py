@@ -6,7 +6,13 @@ import pytest
 import torch
 
 from posekit.config.schema import OHKMConfig
-from posekit.model_types.losses import OHKMParams, channel_mse, hard_channel_mask, head_loss, ohkm_loss
+from posekit.model_types.losses import (
+    OHKMParams,
+    channel_mse,
+    hard_channel_mask,
+    head_loss,
+    ohkm_loss,
+)
 
 
 def test_channel_mse_is_per_channel_mean():

@@ -20,12 +20,12 @@ import torch
 import yaml
 
 from posekit.config import HEAD_TYPES, convert_legacy_config, init_config, load_config
+from posekit.data.info import DataInfo
 from posekit.data.preprocessing import PreprocessingParams
 from posekit.errors import ConfigError, ModelError
 from posekit.inference.graph import InferenceGraph
 from posekit.inference.pipeline import InferenceSettings
 from posekit.model_types.base import ModelType
-from posekit.data.info import DataInfo
 from posekit.model_types.registry import MODEL_TYPES, model_type_class, model_type_of
 from posekit.models import build_model
 
@@ -115,7 +115,7 @@ def test_predictor_or_first_stage_from_the_graph_outputs(name):
     run = Run(INFO)
     if model_type.stage == "centroids":
         finder = model_type.make_finder(run, backend, settings)
-        centers, scores = finder(frames)
+        centers, _scores = finder(frames)
         assert len(centers) == 2 and all(c.shape[1] == 2 and len(c) <= 2 for c in centers)
         with pytest.raises(ModelError, match="first stage of top-down"):
             model_type.make_predictor(run, backend, settings)

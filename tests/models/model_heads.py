@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from posekit.model_types.base import HeadSpec
 from posekit.data.info import DataInfo
+from posekit.model_types.base import HeadSpec
 from posekit.model_types.registry import model_type_of
 from posekit.models import PoseModel, build_model
 

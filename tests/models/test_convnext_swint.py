@@ -21,8 +21,8 @@ from posekit.models.convnext import CONVNEXT_ARCHS
 from posekit.models.encoder_levels import select_arch
 from posekit.models.pretrained import check_weights_name, fetch_torchvision_state
 from posekit.models.swint import SWINT_ARCHS
-from .model_heads import build
 
+from .model_heads import build
 
 SMALL_CONVNEXT = {"depths": [1, 1, 1, 1], "channels": [8, 16, 32, 64]}
 SMALL_SWIN = {"embed": 8, "depths": [1, 2, 1, 1], "channels": [1, 2, 2, 4]}
@@ -234,7 +234,7 @@ def test_download_failure_is_a_clear_model_error(monkeypatch):
 
 def test_build_model_loads_imagenet_weights_through_torchvision(model_config, monkeypatch):
     """The config path: name check, fetch (mocked: no network in tests), mapping."""
-    from posekit.models import build_model, pretrained
+    from posekit.models import pretrained
 
     small = [
         torchvision.models.convnext.CNBlockConfig(8, 16, 1),

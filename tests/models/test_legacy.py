@@ -21,14 +21,13 @@ from posekit.config import (
 from posekit.errors import ModelError
 from posekit.models import (
     activate_outputs,
-    build_model,
     load_sleap_h5_weights,
     read_keras_h5,
     read_sleap_input_channels,
 )
 from posekit.models.legacy import SLEAP_HEAD_NAMES
-from .model_heads import build
 
+from .model_heads import build
 
 MODELS = [
     "minimal_robot.UNet.single_instance",

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from posekit.errors import ModelError
-from posekit.models import build_model, load_checkpoint_weights, read_checkpoint_state
+from posekit.models import load_checkpoint_weights, read_checkpoint_state
 
 from .model_heads import build
 

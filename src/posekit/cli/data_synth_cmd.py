@@ -91,24 +91,10 @@ def synth(
                 f"{path}: already exists; expected a new output file. Pass --force to "
                 "replace it or choose another name."
             )
-    spec = SynthSpec(
-        n_frames=frames,
-        n_animals=animals,
-        height=height,
-        width=width,
-        skeleton=skeleton,
-        n_nodes=nodes,
-        rgb=rgb,
-        identities=identities,
-        tracks=tracks,
-        noise=noise,
-        blur=blur,
-        lighting=lighting,
-        occluders=occluders,
-        animal_size=animal_size,
-        fps=fps,
-        seed=seed,
-    )
+    spec = SynthSpec(n_frames=frames, n_animals=animals, height=height, width=width,
+                     skeleton=skeleton, n_nodes=nodes, rgb=rgb, identities=identities,
+                     tracks=tracks, noise=noise, blur=blur, lighting=lighting,
+                     occluders=occluders, animal_size=animal_size, fps=fps, seed=seed)
     result = render(spec)
     write_dataset(spec, output, video, result=result)
     also = f" and {video}" if video is not None else ""

@@ -97,7 +97,7 @@ def augmentation_margin(crop_size: int, rotation: bool, scale_min: float) -> int
         side *= math.sqrt(2.0)
     if scale_min < 1.0:
         side /= max(scale_min, 1e-3)
-    window = int(math.ceil(side))
+    window = math.ceil(side)
     if (window - crop_size) % 2:
         window += 1
     return max(window, crop_size)

@@ -123,9 +123,9 @@ def preprocess_frames(
             f"preprocess_frames: frames have shape {arr.shape} and dtype {arr.dtype}; expected "
             "uint8 (batch, height, width, channels)."
         )
-    options = dict(ensure_rgb=ensure_rgb, ensure_grayscale=ensure_grayscale, scale=scale,
-                   max_height=max_height, max_width=max_width, max_stride=max_stride,
-                   model_size=model_size)
+    options = {"ensure_rgb": ensure_rgb, "ensure_grayscale": ensure_grayscale, "scale": scale,
+               "max_height": max_height, "max_width": max_width, "max_stride": max_stride,
+               "model_size": model_size}
     first, transform = preprocess_image(arr[0], **options)  # type: ignore[arg-type]
     out = np.empty((arr.shape[0], first.shape[2], first.shape[0], first.shape[1]), np.float32)
     out[0] = first.transpose(2, 0, 1)

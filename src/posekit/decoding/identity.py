@@ -13,8 +13,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.optimize import linear_sum_assignment
 
-from posekit.errors import DataError
 from posekit.decoding.paf_scoring import bilinear_sample
+from posekit.errors import DataError
 
 __all__ = [
     "assign_identities",

@@ -174,11 +174,11 @@ def make_backend(run: RunFolder, backend: str = "auto", device: str = "auto",
         if precision == "auto" and int8_is_safe(quality):
             return OnnxBackend(run.path / INT8_NAME)
         return OnnxBackend(onnx)
-    if backend == "auto" and onnx is not None and device in ("auto", "cpu"):
-        if meta.get("refinement") == refinement and _no_accelerator(device):
-            if precision == "auto" and int8_is_safe(quality):
-                return OnnxBackend(run.path / INT8_NAME)
-            return OnnxBackend(onnx)
+    if (backend == "auto" and onnx is not None and device in ("auto", "cpu")
+            and meta.get("refinement") == refinement and _no_accelerator(device)):
+        if precision == "auto" and int8_is_safe(quality):
+            return OnnxBackend(run.path / INT8_NAME)
+        return OnnxBackend(onnx)
     if (backend == "auto" and onnx is None and (run.path / ONNX_NAME).is_file()
             and device in ("auto", "cpu") and _no_accelerator(device)):
         logger.warning(
@@ -195,6 +195,4 @@ def _no_accelerator(device: str) -> bool:
         return True
     if os.environ.get("CUDA_VISIBLE_DEVICES", None) == "":
         return True
-    if not Path("/dev/nvidia0").exists() and not Path("/System").exists():
-        return True
-    return False
+    return not Path("/dev/nvidia0").exists() and not Path("/System").exists()

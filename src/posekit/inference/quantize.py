@@ -68,9 +68,9 @@ def _frames(run: RunFolder, split: str, limit: int) -> list[np.ndarray]:
     as inference cuts them.
     """
     from posekit.data.cropping import crop_offsets, cut_crops
-    from posekit.keypoints import anchor_points
     from posekit.io.frames import FrameTable
     from posekit.io.labels import load_labels
+    from posekit.keypoints import anchor_points
 
     path = run.path / f"labels_gt.{split}.slp"
     if not path.is_file():

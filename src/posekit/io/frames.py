@@ -34,6 +34,28 @@ class FrameRecord(NamedTuple):
     is_user: np.ndarray
 
 
+def _node_order(skeleton: sio.Skeleton, part_names: Sequence[str] | None
+                ) -> tuple[list[str], np.ndarray, list[tuple[int, int]]]:
+    """The nodes to keep (``part_names``, default all), their indices in the skeleton and
+    the skeleton's edges between kept nodes, renumbered in that order.
+
+    Raises:
+        DataError: ``part_names`` names a node the skeleton does not have.
+    """
+    names = list(skeleton.node_names)
+    order = list(part_names) if part_names is not None else names
+    unknown = [n for n in order if n not in names]
+    if unknown:
+        raise DataError(
+            f"part_names: {unknown} are not nodes of the skeleton; expected names from "
+            f"{names}. Fix the node names in the configuration."
+        )
+    node_index = np.array([names.index(n) for n in order], dtype=np.int64)
+    edges = [(order.index(names[src]), order.index(names[dst]))
+             for src, dst in skeleton.edge_inds if names[src] in order and names[dst] in order]
+    return order, node_index, edges
+
+
 @dataclass(eq=False)
 class FrameTable:
     """Labelled frames as arrays (see module docstring for the layout).
@@ -88,19 +110,7 @@ class FrameTable:
                 unknown node.
         """
         skeleton = used_skeleton(labels, labels.provenance.get("filename", "labels"))
-        names = list(skeleton.node_names)
-        order = list(part_names) if part_names is not None else names
-        unknown = [n for n in order if n not in names]
-        if unknown:
-            raise DataError(
-                f"part_names: {unknown} are not nodes of the skeleton; expected names from "
-                f"{names}. Fix the node names in the configuration."
-            )
-        node_index = np.array([names.index(n) for n in order], dtype=np.int64)
-        edges = []
-        for src, dst in skeleton.edge_inds:
-            if names[src] in order and names[dst] in order:
-                edges.append((order.index(names[src]), order.index(names[dst])))
+        order, node_index, edges = _node_order(skeleton, part_names)
         track_names = tuple(t.name for t in labels.tracks)
         track_of = {id(t): i for i, t in enumerate(labels.tracks)}
         by_name = {name: i for i, name in enumerate(track_names)}

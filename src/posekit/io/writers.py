@@ -99,7 +99,7 @@ def backup_user_labels(path: Path) -> Path | None:
         old = sio.load_slp(path.as_posix(), open_videos=False)
         has_user = "posekit_synthetic" not in (old.provenance or {}) and any(
             lf.user_instances for lf in old.labeled_frames)
-    except Exception:  # unreadable: keep it, the user may still want it
+    except Exception:  # noqa: BLE001 - unreadable: keep it, the user may still want it
         has_user = True
     if not has_user:
         return None

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from posekit.data.info import DataInfo
 from posekit.errors import ConfigError
 from posekit.model_types.base import ModelType
 from posekit.model_types.bottomup import BottomUp
 from posekit.model_types.centered_instance import CenteredInstance
 from posekit.model_types.centroid import Centroid
-from posekit.data.info import DataInfo
 from posekit.model_types.multi_class_bottomup import MultiClassBottomUp
 from posekit.model_types.multi_class_topdown import MultiClassTopDown
 from posekit.model_types.single_instance import SingleInstance

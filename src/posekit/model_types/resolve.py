@@ -16,9 +16,9 @@ import sleap_io as sio
 from posekit.config import effective_max_stride
 from posekit.config.schema import TrainingJobConfig
 from posekit.data.cropping import crop_size_for_instances
+from posekit.data.info import DataInfo, skeleton_to_dict
 from posekit.errors import ConfigError, DataError
 from posekit.io.frames import FrameTable
-from posekit.data.info import DataInfo, skeleton_to_dict
 from posekit.model_types.registry import model_type_class
 
 
@@ -193,7 +193,7 @@ def _video_channels(labels: sio.Labels) -> set[int]:
     for video in labels.videos:
         try:
             shape = video.shape
-        except Exception:  # an unreachable video is reported when its frames are read
+        except Exception:  # noqa: BLE001 - an unreachable video is reported when its frames are read
             shape = None
         if shape is not None and len(shape) == 4:
             channels.add(int(shape[3]))

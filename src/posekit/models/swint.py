@@ -38,6 +38,47 @@ SWINT_ARCHS: dict[str, dict[str, object]] = {
 }
 
 
+def _checked_arch(spec: dict) -> tuple[int, list[int], list[int], list[int]]:
+    """``embed``, per-stage depths, head counts and widths of an architecture, checked."""
+    embed = check_positive_int(spec["embed"], f"{_FIELD}.arch.embed")
+    depths = [int(d) for d in spec["depths"]]
+    heads = [int(h) for h in spec["channels"]]
+    if len(depths) != len(heads) or not depths:
+        raise ConfigError(
+            f"{_FIELD}.arch: depths {depths} and channels (attention heads) {heads} must "
+            "be non-empty lists of the same length (one entry per stage)."
+        )
+    dims = [embed * 2**i for i in range(len(depths))]
+    for dim, n_heads in zip(dims, heads):
+        if n_heads < 1 or dim % n_heads:
+            raise ConfigError(
+                f"{_FIELD}.arch.channels: {n_heads} attention heads do not divide the "
+                f"stage width {dim}; expected each stage width (embed · 2^i) to be a "
+                "multiple of its head count, e.g. embed 96 with heads [3, 6, 12, 24]."
+            )
+    return embed, depths, heads, dims
+
+
+def _stages(depths: list[int], dims: list[int], heads: list[int], window_size: int,
+            mlp_ratio: float, stochastic_depth_prob: float) -> list[nn.Module]:
+    """The transformer stages (shifted windows every other block) with a patch merge
+    between stages; stochastic depth grows linearly over all blocks."""
+    window = [window_size, window_size]
+    total_blocks, block_id = sum(depths), 0
+    layers: list[nn.Module] = []
+    for i, (depth, dim, n_heads) in enumerate(zip(depths, dims, heads)):
+        stage = []
+        for j in range(depth):
+            shift = [0, 0] if j % 2 == 0 else [w // 2 for w in window]
+            rate = stochastic_depth_prob * block_id / max(total_blocks - 1, 1)
+            stage.append(SwinTransformerBlock(dim, n_heads, window_size=window, shift_size=shift,
+                                              mlp_ratio=mlp_ratio, stochastic_depth_prob=rate))
+            block_id += 1
+        layers.append(nn.Sequential(*stage))
+        if i + 1 < len(depths):
+            layers.append(PatchMerging(dim))
+    return layers
+
 class SwinT(nn.Module):
     """Swin Transformer encoder + UNet-style decoder.
 
@@ -72,22 +113,7 @@ class SwinT(nn.Module):
     ):
         super().__init__()
         spec = select_arch(model_type, arch, SWINT_ARCHS, ("embed", "depths", "channels"), _FIELD)
-        embed = check_positive_int(spec["embed"], f"{_FIELD}.arch.embed")
-        depths = [int(d) for d in spec["depths"]]  # type: ignore[union-attr]
-        heads = [int(h) for h in spec["channels"]]  # type: ignore[union-attr]
-        if len(depths) != len(heads) or not depths:
-            raise ConfigError(
-                f"{_FIELD}.arch: depths {depths} and channels (attention heads) {heads} must "
-                "be non-empty lists of the same length (one entry per stage)."
-            )
-        dims = [embed * 2**i for i in range(len(depths))]
-        for dim, n_heads in zip(dims, heads):
-            if n_heads < 1 or dim % n_heads:
-                raise ConfigError(
-                    f"{_FIELD}.arch.channels: {n_heads} attention heads do not divide the "
-                    f"stage width {dim}; expected each stage width (embed · 2^i) to be a "
-                    "multiple of its head count, e.g. embed 96 with heads [3, 6, 12, 24]."
-                )
+        embed, depths, heads, dims = _checked_arch(spec)
         self.in_channels = check_positive_int(in_channels, f"{_FIELD}.in_channels")
         self.window_size = check_positive_int(window_size, f"{_FIELD}.window_size")
         padding = check_stem(
@@ -112,28 +138,8 @@ class SwinT(nn.Module):
                 nn.LayerNorm(embed),
             )
         ]
-        window = [self.window_size, self.window_size]
-        total_blocks = sum(depths)
-        block_id = 0
-        for i, (depth, dim, n_heads) in enumerate(zip(depths, dims, heads)):
-            stage = []
-            for j in range(depth):
-                shift = [0, 0] if j % 2 == 0 else [w // 2 for w in window]
-                rate = stochastic_depth_prob * block_id / max(total_blocks - 1, 1)
-                stage.append(
-                    SwinTransformerBlock(
-                        dim,
-                        n_heads,
-                        window_size=window,
-                        shift_size=shift,
-                        mlp_ratio=mlp_ratio,
-                        stochastic_depth_prob=rate,
-                    )
-                )
-                block_id += 1
-            layers.append(nn.Sequential(*stage))
-            if i + 1 < len(depths):
-                layers.append(PatchMerging(dim))
+        layers += _stages(depths, dims, heads, self.window_size, mlp_ratio,
+                          stochastic_depth_prob)
         self.features = nn.Sequential(*layers)
         self.norm = nn.LayerNorm(dims[-1])
 

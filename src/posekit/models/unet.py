@@ -128,6 +128,33 @@ class UNetStack(nn.Module):
         return self.decoder(x, skips)
 
 
+def _checked_stem_stride(max_stride: int, output_stride: int, stem_stride: int | None,
+                         stacks: int) -> int:
+    """The stem's stride (1 without a stem), after checking how the strides relate."""
+    if output_stride > max_stride:
+        raise ConfigError(
+            f"{_FIELD}.output_stride: got {output_stride}, larger than max_stride="
+            f"{max_stride}; expected output_stride <= max_stride. Lower output_stride "
+            "or raise max_stride."
+        )
+    checked = 1
+    if stem_stride is not None:
+        checked = check_power_of_two(stem_stride, f"{_FIELD}.stem_stride")
+        if checked >= max_stride:
+            raise ConfigError(
+                f"{_FIELD}.stem_stride: got {stem_stride} with max_stride={max_stride}; "
+                "expected stem_stride < max_stride so at least one encoder level "
+                "remains. Use a smaller stem_stride or null."
+            )
+    if stacks > 1 and output_stride == max_stride:
+        raise ConfigError(
+            f"{_FIELD}.stacks: got {stacks} with output_stride == max_stride == "
+            f"{max_stride}; a stacked UNet needs at least one level between them to "
+            "re-encode. Lower output_stride or set stacks: 1."
+        )
+    return checked
+
+
 class UNet(nn.Module):
     """UNet backbone (see the module docstring for the exact layer structure).
 
@@ -176,54 +203,22 @@ class UNet(nn.Module):
         self.convs_per_block = check_positive_int(convs_per_block, f"{_FIELD}.convs_per_block")
         self.middle_block = bool(middle_block)
         self.up_interpolate = bool(up_interpolate)
-        if self.output_stride > self.max_stride:
-            raise ConfigError(
-                f"{_FIELD}.output_stride: got {output_stride}, larger than max_stride="
-                f"{max_stride}; expected output_stride <= max_stride. Lower output_stride "
-                "or raise max_stride."
-            )
-        self.stem_stride = 1
-        if stem_stride is not None:
-            self.stem_stride = check_power_of_two(stem_stride, f"{_FIELD}.stem_stride")
-            if self.stem_stride >= self.max_stride:
-                raise ConfigError(
-                    f"{_FIELD}.stem_stride: got {stem_stride} with max_stride={max_stride}; "
-                    "expected stem_stride < max_stride so at least one encoder level "
-                    "remains. Use a smaller stem_stride or null."
-                )
-        if self.stacks > 1 and self.output_stride == self.max_stride:
-            raise ConfigError(
-                f"{_FIELD}.stacks: got {stacks} with output_stride == max_stride == "
-                f"{max_stride}; a stacked UNet needs at least one level between them to "
-                "re-encode. Lower output_stride or set stacks: 1."
-            )
+        self.stem_stride = _checked_stem_stride(self.max_stride, self.output_stride,
+                                                stem_stride, self.stacks)
 
         all_strides = [2**i for i in range(log2_int(self.max_stride) + 1)]
         self.filters_at = {s: unet_filters(self.filters, self.filters_rate, s) for s in all_strides}
 
-        stem = []
-        channels = self.in_channels
-        stride = 1
-        while stride < self.stem_stride:
-            stem.append(
-                DownBlock(
-                    channels,
-                    self.filters_at[stride],
-                    self.convs_per_block,
-                    self.kernel_size,
-                    pool=bool(stem),
-                )
-            )
-            channels = self.filters_at[stride]
-            stride *= 2
-        self.stem = nn.ModuleList(stem)
+        self.stem = self._build_stem()
+        has_stem = len(self.stem) > 0
+        channels = self.filters_at[self.stem_stride // 2] if has_stem else self.in_channels
 
         stack_modules = []
         for k in range(self.stacks):
             stack = UNetStack(
                 in_channels=channels,
                 first_stride=self.stem_stride if k == 0 else self.output_stride,
-                first_pool=k == 0 and bool(stem),
+                first_pool=k == 0 and has_stem,
                 max_stride=self.max_stride,
                 output_stride=self.output_stride,
                 filters_at=self.filters_at,
@@ -236,6 +231,17 @@ class UNet(nn.Module):
             channels = stack.decoder.channels[self.output_stride]
         self.stack_modules = nn.ModuleList(stack_modules)
         self.feature_channels: dict[int, int] = dict(stack_modules[-1].decoder.channels)
+
+    def _build_stem(self) -> nn.ModuleList:
+        """The levels finer than ``stem_stride``: encoder blocks without skip connections."""
+        stem: list[nn.Module] = []
+        channels, stride = self.in_channels, 1
+        while stride < self.stem_stride:
+            stem.append(DownBlock(channels, self.filters_at[stride], self.convs_per_block,
+                                  self.kernel_size, pool=bool(stem)))
+            channels = self.filters_at[stride]
+            stride *= 2
+        return nn.ModuleList(stem)
 
     @property
     def strides(self) -> list[int]:

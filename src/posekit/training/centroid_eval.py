@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import sleap_io as sio
 
+from posekit.decoding.predictors_topdown import CentroidFinder
 from posekit.evaluation import EvaluationResult, evaluate_arrays
 from posekit.inference.backends import make_backend
 from posekit.inference.pipeline import labelled_anchor_lookup
-from posekit.decoding.predictors_topdown import CentroidFinder
 from posekit.inference.run_folder import RunFolder
 from posekit.io.sources import open_frame_source
 

@@ -61,7 +61,7 @@ def finish_run(result, data) -> None:
         return
     try:
         export_onnx(open_run_folder(run_dir))
-    except Exception as exc:  # export is an optimisation; inference falls back to torch
+    except Exception as exc:  # noqa: BLE001 - export is an optimisation; inference falls back to torch
         warnings.warn(f"{run_dir}: ONNX export failed ({exc}); inference will use torch.",
                       stacklevel=2)
     else:
@@ -69,7 +69,7 @@ def finish_run(result, data) -> None:
             from posekit.inference.quantize import quantize_int8
 
             quantize_int8(open_run_folder(run_dir))
-        except Exception as exc:  # the int8 graph is optional; float inference is unaffected
+        except Exception as exc:  # noqa: BLE001 - the int8 graph is optional
             warnings.warn(f"{run_dir}: int8 quantization failed ({exc}); inference stays in "
                           "float.", stacklevel=2)
     metrics = evaluate_run(run_dir, data.val_labels, run_dir / "labels_pr.val.slp")
