@@ -30,6 +30,9 @@ dependency.
     .venv/bin/python benchmarks/time_to_accuracy.py --data synthetic --budgets 5,15,30 \
         --arms-at 15=posekit-auto,sleap-nn-sample --arms-at 30=posekit-auto,sleap-nn-sample
 
+``--fold K/N`` (reaching) holds out fold K of the N folds of ``pretrained_encoder.py``
+instead of the 6-frame split: more held-out points for one pair of arms.
+
 ``--resume`` keeps the results already in the output file and runs only the missing
 (budget, arm) pairs, so a long run can be done in parts.
 
@@ -311,6 +314,10 @@ def main() -> int:
     parser.add_argument("--data", choices=sorted(SAMPLE_CONFIGS), default="reaching")
     parser.add_argument("--arms-at", action="append", default=[], metavar="MIN=ARMS",
                         help="other arms at one budget, e.g. 30=posekit-auto,sleap-nn-sample")
+    parser.add_argument("--fold", metavar="K/N", default=None,
+                        help="reaching only: hold out fold K of N (the folds of "
+                        "pretrained_encoder.py, every N-th frame by size) instead of the "
+                        "6-frame split, for a larger held-out set")
     parser.add_argument("--resume", action="store_true",
                         help="keep the results already in --out and run only the missing "
                         "(budget, arm) pairs; pairing and plot cover them all")
@@ -321,6 +328,11 @@ def main() -> int:
     args.work.mkdir(parents=True, exist_ok=True)
     if args.data == "synthetic":
         train, val = open_field_split(args.work)
+    elif args.fold:
+        from pretrained_encoder import make_folds
+
+        k, n = (int(v) for v in args.fold.split("/"))
+        train, val = make_folds(args.work, n)[k]
     else:
         train, val = make_split(DATA, args.work, seed=0)
     results = (json.loads(args.out.read_text())["results"]
