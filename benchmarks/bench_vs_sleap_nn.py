@@ -144,13 +144,17 @@ def _points_by_frame(labels, gt_videos, names: list[str]) -> dict[tuple[int, int
     return out
 
 
-def paired_accuracy(truth: Path, predictions: dict[str, Path]) -> dict:
+def paired_accuracy(truth: Path, predictions: dict[str, Path],
+                    keep_errors: bool = False) -> dict:
     """Both tools scored on the same validation points.
 
     Each tool's own mean error covers only the points it found, which favours the tool that
     gives up on hard frames. Here every labelled point counts: ``found`` is how many each
     tool predicted, ``pck_*`` counts a missing point as wrong, and ``common_*`` compares the
-    errors on exactly the points both tools found.
+    errors on exactly the points both tools found. With ``keep_errors`` each tool's entry
+    also lists its error at every labelled point, in the same order for every tool (``None``
+    where it found none), and ``point_frames`` names each point's frame (``video:frame``) so
+    that pooled results can be resampled by frame.
     """
     from posekit.io.labels import load_labels
 
@@ -165,6 +169,9 @@ def paired_accuracy(truth: Path, predictions: dict[str, Path]) -> dict:
                 np.isfinite(pts).all(axis=1)] for key, pts in gt_points.items()])
     common = np.logical_and.reduce([np.isfinite(e) for e in errors.values()])
     report: dict = {"gt_points": int(common.size), "common_points": int(common.sum())}
+    if keep_errors:
+        report["point_frames"] = [f"{g}:{frame}" for (g, frame), pts in gt_points.items()
+                                  for _ in range(int(np.isfinite(pts).all(axis=1).sum()))]
     for tool, err in errors.items():
         hit = np.where(np.isfinite(err), err, np.inf)
         report[tool] = {
@@ -174,6 +181,9 @@ def paired_accuracy(truth: Path, predictions: dict[str, Path]) -> dict:
             "common_mean_px": float(err[common].mean()) if common.any() else None,
             "common_median_px": float(np.median(err[common])) if common.any() else None,
         }
+        if keep_errors:
+            report[tool]["errors"] = [round(float(e), 4) if np.isfinite(e) else None
+                                      for e in err]
     return report
 
 

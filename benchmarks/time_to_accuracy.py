@@ -353,9 +353,12 @@ def main() -> int:
     for budget_s in {r["budget_s"] for r in results}:
         same = [r for r in results if r["budget_s"] == budget_s and r.get("predictions")
                 and not r.get("discarded")]
-        paired = paired_accuracy(val, {r["arm"]: Path(r["predictions"]) for r in same})
+        paired = paired_accuracy(val, {r["arm"]: Path(r["predictions"]) for r in same},
+                                 keep_errors=True)
         for r in same:
-            r["paired"] = {**paired[r["arm"]], "gt_points": paired["gt_points"]}
+            r["paired"] = {**paired[r["arm"]], "gt_points": paired["gt_points"],
+                           "common_points": paired["common_points"],
+                           "point_frames": paired["point_frames"]}
     write_report(args.out, results, args.note, data=args.data, split=[str(train), str(val)])
     plot(results, args.out.with_suffix(".png"))
     log(f"wrote {args.out}")
