@@ -12,6 +12,7 @@ from posekit.config.problems import InvalidConfigError
 from posekit.errors import DataError
 from posekit.refinement.outlier_outputs import frame_table, outlier_labels, result_dict
 from posekit.refinement.outlier_selection import DEFAULT_N, OutlierSettings, find_outliers
+from posekit.refinement.outliers import summarize
 
 from .outlier_helpers import make_predictions, still
 
@@ -119,6 +120,11 @@ def test_asking_for_more_frames_than_fire_says_so_and_returns_what_exists():
     assert any("asked for 500" in n and "fewer frames than asked" in n for n in result.notes)
     filled = find_outliers(make_predictions(pts), OutlierSettings(n=5, fill=True))
     assert len(filled.chosen) == 5 and chosen_frames(filled)[:2] == [20, 70]
+    # the frames that fired say what fired; the three added by fill say they were added
+    kinds = [[r["criterion"] for r in reasons] for reasons in filled.reasons]
+    assert all("filled" not in k and k for k in kinds[:2])
+    assert kinds[2:] == [["filled"]] * 3
+    assert summarize(filled.reasons[4]).startswith("no criterion fired; next by rank")
 
 
 def test_fraction_min_gap_and_diversity_among_the_top_candidates():

@@ -79,4 +79,10 @@ def test_round_on_a_real_video(trained_single, shared_data, tmp_path):
     assert {lf.image.shape[:2] for lf in package.labeled_frames} == {(320, 560)}
     preds = sio.load_slp(str(result.predictions[0]), open_videos=False)
     assert len(preds.labeled_frames) == 166  # every frame predicted (and written)
-    assert all(reasons for reasons in result.outliers.reasons)
+    # every frame says why: what fired on it or, where fewer than 5 fired, that fill added it
+    kinds = [{r["criterion"] for r in reasons} for reasons in result.outliers.reasons]
+    fired = [k for k in kinds if k and "filled" not in k]
+    assert len(fired) >= 2 and all(k <= {"jump", "fitting", "uncertain", "missing", "more"}
+                                   for k in fired), kinds
+    assert all(k == {"filled"} for k in kinds if k not in fired), kinds
+    assert (len(fired) == 5) == (not any("filled with" in n for n in result.outliers.notes))

@@ -406,7 +406,8 @@ def choose(result: OutlierResult, features: Callable[[np.ndarray], np.ndarray]) 
 
 def frame_reasons(result: OutlierResult, row: int) -> list[dict[str, Any]]:
     """The reasons of one scored frame (its fired points; ``listed`` for frames given by
-    hand; with ``rule="mean"`` the instance mean when no single node is above threshold)."""
+    hand; with ``rule="mean"`` the instance mean when no single node is above threshold;
+    ``filled`` for a frame that ``fill`` added although no criterion fired on it)."""
     st, vs = result.settings, result.per_video[int(result.part[row])]
     local = int(result.local[row])
     trow = int(vs.rows[local])
@@ -429,6 +430,10 @@ def frame_reasons(result: OutlierResult, row: int) -> list[dict[str, Any]]:
                         "detail": f"mean over nodes {score:.2f} x threshold"})
     if result.listed[row]:
         out.insert(0, {"criterion": "listed", "detail": "listed by hand"})
+    if not out:  # chosen by --fill: no criterion fired on it
+        out.append({"criterion": "filled", "ratio": round(float(result.combined[row]), 3),
+                    "detail": "no criterion fired; next by rank, added to reach the frames "
+                              f"asked for (combined score {float(result.combined[row]):.2f})"})
     return out
 
 

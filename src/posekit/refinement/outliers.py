@@ -559,7 +559,7 @@ def summarize(reasons: list[dict]) -> str:
         parts.setdefault(r["criterion"], []).append(r)
     out = []
     for name, items in parts.items():
-        if name in ("more", "listed", "missing"):
+        if name in ("more", "listed", "missing", "filled"):
             out.append(items[0]["detail"])
             continue
         tracks: dict[str, list[str]] = {}
