@@ -14,8 +14,9 @@ arms on the points both found:
 Per-point errors come from the fold's JSON (written by ``time_to_accuracy.py`` since it keeps
 them) or, for an older JSON, are recomputed from its prediction files when they still exist.
 A fold with neither enters only the summary-level ratio (each fold's common-point means
-weighted by its number of common points; where an older JSON did not store that number it is
-bounded by the two arms' ``found`` counts and both bounds are reported).
+weighted by its number of common points, counted from the per-point errors where they exist;
+where an older JSON has neither the errors nor that number it is bounded by the two arms'
+``found`` counts and both bounds are reported).
 
     .venv/bin/python benchmarks/pool_folds.py benchmarks/results/time_to_accuracy.reaching.fold*of3.json \\
         --out benchmarks/results/time_to_accuracy.reaching.folds.json
@@ -61,8 +62,15 @@ def fold_points(report: dict, arms: tuple[str, str], budget_s: float) -> dict:
     return fold
 
 
-def common_count_bounds(summary: dict, arms: tuple[str, str]) -> tuple[int, int]:
-    """How many points both arms found: stored, or bounded by the two ``found`` counts."""
+def common_count_bounds(fold: dict, arms: tuple[str, str]) -> tuple[int, int]:
+    """How many points both arms found: counted from the per-point errors, else stored in
+    the summary, else bounded by the two ``found`` counts."""
+    if "errors" in fold:
+        found = [np.array([e is not None and np.isfinite(e) for e in fold["errors"][arm]])
+                 for arm in arms]
+        both = int((found[0] & found[1]).sum())
+        return both, both
+    summary = fold["summary"]
     first = summary[arms[0]]
     if "common_points" in first:
         return first["common_points"], first["common_points"]
@@ -77,7 +85,7 @@ def summary_ratio(folds: list[dict], arms: tuple[str, str]) -> list[float]:
     folds = [f for f in folds if f["summary"][arms[1]]["common_mean_px"] is not None]
     out = []
     for pick in (0, 1):
-        weights = [common_count_bounds(f["summary"], arms)[pick] for f in folds]
+        weights = [common_count_bounds(f, arms)[pick] for f in folds]
         means = [[f["summary"][arm]["common_mean_px"] for f in folds] for arm in arms]
         out.append(float(np.dot(weights, means[0]) / np.dot(weights, means[1])))
     return out
@@ -121,7 +129,7 @@ def pool(paths: list[Path], arms: tuple[str, str], budget_s: float) -> dict:
     for path, fold in zip(paths, folds, strict=True):
         s = fold["summary"]
         per_fold.append({"file": path.name, "points": s[arms[0]]["gt_points"],
-                         "common_points": list(common_count_bounds(s, arms)),
+                         "common_points": list(common_count_bounds(fold, arms)),
                          "per_point_errors": "errors" in fold,
                          **{f"{arm}_common_mean_px": s[arm]["common_mean_px"] for arm in arms},
                          "ratio": (s[arms[0]]["common_mean_px"] / s[arms[1]]["common_mean_px"]
