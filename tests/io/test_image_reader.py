@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import posekit.io.images as images
+from posekit.io import images
 from posekit.io.images import ImageReader, VideoRef
 from posekit.io.synthetic import SynthSpec, render
 from posekit.io.synthetic.writer import write_video
