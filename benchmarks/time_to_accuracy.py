@@ -279,6 +279,11 @@ def plot(results: list[dict], path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
+def absolute_path(text: str) -> Path:
+    """A path argument made absolute: the arms run their tools from their own folders."""
+    return Path(text).expanduser().resolve()
+
+
 def common_arguments(doc: str, data: str | None, budgets: str,
                      arms: str) -> argparse.ArgumentParser:
     """The options every time-to-accuracy benchmark takes (``data`` names the outputs; with
@@ -286,10 +291,10 @@ def common_arguments(doc: str, data: str | None, budgets: str,
     parser = argparse.ArgumentParser(description=doc.split("\n")[0])
     parser.add_argument("--budgets", default=budgets, help="CPU minutes, comma-separated")
     parser.add_argument("--arms", default=arms)
-    parser.add_argument("--work", type=Path, default=data and
+    parser.add_argument("--work", type=absolute_path, default=data and
                         ROOT / "benchmarks" / "results" / f"work_tta_{data}")
-    parser.add_argument("--sleap-nn-venv", type=Path, default=Path("/tmp/snvenv"))
-    parser.add_argument("--out", type=Path, default=data and ROOT / "benchmarks" / "results" /
+    parser.add_argument("--sleap-nn-venv", type=absolute_path, default=Path("/tmp/snvenv"))
+    parser.add_argument("--out", type=absolute_path, default=data and ROOT / "benchmarks" / "results" /
                         f"time_to_accuracy.{data}.json")
     parser.add_argument("--note", default="", help="conditions to record (machine load...)")
     return parser
